@@ -1,0 +1,63 @@
+//! Database connection (SQLite or PostgreSQL, chosen by URL), migrations and write transactions.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+/// Opens a pool for `url`. SQLite gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys,
+/// set on every pooled connection.
+///
+/// # Errors
+/// The database cannot be reached or opened.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        opt.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    } else {
+        opt.max_connections(20).min_connections(1);
+    }
+    Database::connect(opt).await
+}
+
+/// Connects and applies pending migrations (what `herald serve` and `herald migrate` do first).
+///
+/// # Errors
+/// Connection or migration failure.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for the busy timeout instead of
+/// failing with `SQLITE_BUSY` when another writer got there first.
+///
+/// # Errors
+/// The transaction could not be started.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
+/// Current time in unix milliseconds, the unit of every `*_at` column.
+#[must_use]
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

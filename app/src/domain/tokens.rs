@@ -1,0 +1,204 @@
+//! API tokens: created with scopes (and optionally an app), shown once, stored hashed, revoked.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+
+use entity::api_token;
+
+use super::audit::{self, Actor, Entry};
+use super::page::{Page, PageRequest};
+use super::roles::Scopes;
+use super::validate::{self, Errors};
+use super::{DomainError, DomainResult, apps};
+use crate::crypto;
+use crate::db::{begin_write, now_ms};
+
+/// Every secret starts with this, so leaked tokens are easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "hrld_";
+const MAX_EXPIRY_DAYS: i64 = 3650;
+const DAY_MS: i64 = 86_400_000;
+/// `last_used_at` is written at most this often per token, so reads don't each cost a write.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+/// A token request, as typed in the form or sent to the API.
+#[derive(Debug, Clone, Default)]
+pub struct NewToken {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub app_id: Option<i64>,
+    pub expires_in_days: Option<i64>,
+}
+
+/// A freshly created token: the only time its secret exists outside the caller's hands.
+#[derive(Debug, Clone)]
+pub struct CreatedToken {
+    pub token: api_token::Model,
+    pub secret: String,
+}
+
+/// Creates a token in the actor's account. When the creator is itself a token, `ceiling` is its
+/// scopes: a token cannot mint a token with scopes it lacks.
+///
+/// # Errors
+/// `Invalid` per bad field (unknown scope, foreign app, expiry out of range); `Forbidden` when
+/// the scopes exceed `ceiling`.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &NewToken,
+    ceiling: Option<Scopes>,
+) -> DomainResult<CreatedToken> {
+    let mut errors = Errors::default();
+    let name = errors.take(validate::name("name", &input.name));
+    let scopes = errors.take(Scopes::parse("scopes", &input.scopes));
+    if let Some(days) = input.expires_in_days
+        && !(1..=MAX_EXPIRY_DAYS).contains(&days)
+    {
+        errors.push(
+            "expires_in_days",
+            format!("Expiry must be from 1 to {MAX_EXPIRY_DAYS} days, or empty for none."),
+        );
+    }
+    if let Some(app_id) = input.app_id
+        && apps::get(db, actor.account_id, app_id).await.is_err()
+    {
+        errors.push("app_id", "No such app in this account.");
+    }
+    errors.finish()?;
+    let (Some(name), Some(scopes)) = (name, scopes) else {
+        return Err(DomainError::invalid("name", "invalid input"));
+    };
+    if let Some(ceiling) = ceiling
+        && !ceiling.contains(scopes)
+    {
+        return Err(DomainError::Forbidden(
+            "A token can't create a token with scopes it doesn't have itself.".into(),
+        ));
+    }
+    let secret = format!("{TOKEN_PREFIX}{}", crypto::random_hex(20));
+    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 8).collect();
+    let now = now_ms();
+    let expires_at = input.expires_in_days.map(|d| now + d * DAY_MS);
+    let txn = begin_write(db).await?;
+    let token = api_token::ActiveModel {
+        account_id: Set(actor.account_id),
+        app_id: Set(input.app_id),
+        name: Set(name.clone()),
+        prefix: Set(prefix),
+        token_hash: Set(crypto::sha256_hex(&secret)),
+        scopes: Set(scopes.to_stored()),
+        created_by_user_id: Set(actor.user_id()),
+        created_by_token_id: Set(actor.token_id()),
+        last_used_at: Set(None),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let entry = Entry {
+        action: "token.created",
+        target_type: "token",
+        target_id: Some(token.id.to_string()),
+        target_label: name.clone(),
+        diff: json!({
+            "name": { "before": null, "after": name },
+            "prefix": { "before": null, "after": token.prefix },
+            "scopes": { "before": null, "after": token.scopes },
+            "app_id": { "before": null, "after": token.app_id },
+            "expires_at": { "before": null, "after": token.expires_at },
+        }),
+    };
+    audit::record(&txn, actor, entry).await?;
+    txn.commit().await?;
+    Ok(CreatedToken { token, secret })
+}
+
+/// One token of the account.
+///
+/// # Errors
+/// `NotFound` when it belongs to another account or does not exist.
+pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<api_token::Model> {
+    api_token::Entity::find_by_id(id)
+        .filter(api_token::Column::AccountId.eq(account_id))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+/// One page of the account's tokens (revoked ones included, marked), newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    account_id: i64,
+    req: PageRequest,
+) -> DomainResult<Page<api_token::Model>> {
+    let mut q = api_token::Entity::find().filter(api_token::Column::AccountId.eq(account_id));
+    if let Some(before) = req.before {
+        q = q.filter(api_token::Column::Id.lt(before));
+    }
+    let rows = q
+        .order_by_desc(api_token::Column::Id)
+        .limit(req.limit + 1)
+        .all(conn)
+        .await?;
+    Ok(Page::from_rows(rows, req, |t| t.id))
+}
+
+/// Revokes a token; revoking twice is harmless and records nothing new.
+///
+/// # Errors
+/// `NotFound` for another account's token.
+pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> DomainResult<api_token::Model> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, actor.account_id, id).await?;
+    if current.revoked_at.is_some() {
+        return Ok(current);
+    }
+    let now = now_ms();
+    let label = current.name.clone();
+    let mut active: api_token::ActiveModel = current.into();
+    active.revoked_at = Set(Some(now));
+    let revoked = active.update(&txn).await?;
+    let entry = Entry {
+        action: "token.revoked",
+        target_type: "token",
+        target_id: Some(id.to_string()),
+        target_label: label,
+        diff: json!({ "revoked_at": { "before": null, "after": now } }),
+    };
+    audit::record(&txn, actor, entry).await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// Resolves a bearer secret to its live token and notes when it was last used.
+///
+/// # Errors
+/// `Unauthorized` for an unknown, revoked or expired token.
+pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> DomainResult<api_token::Model> {
+    let unauthorized = || DomainError::Unauthorized("The API token is unknown, revoked or expired.".into());
+    let token = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(crypto::sha256_hex(secret.trim())))
+        .one(db)
+        .await?
+        .ok_or_else(unauthorized)?;
+    let now = now_ms();
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+        return Err(unauthorized());
+    }
+    if token.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(api_token::Column::Id.eq(token.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(token)
+}

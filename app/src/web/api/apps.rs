@@ -1,0 +1,83 @@
+//! `/api/v1/apps`.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use entity::app;
+
+use super::{ApiJson, Caller, ListOut, ListQuery};
+use crate::domain::apps;
+use crate::domain::roles::Scope;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::format::rfc3339;
+
+/// An app as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct AppOut {
+    id: i64,
+    name: String,
+    app_token: String,
+    write_key: String,
+    created_at: String,
+}
+
+impl From<app::Model> for AppOut {
+    fn from(a: app::Model) -> Self {
+        Self {
+            id: a.id,
+            name: a.name,
+            app_token: a.app_token,
+            write_key: a.write_key,
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// Body of `POST /apps` and `PATCH /apps/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppIn {
+    name: String,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<web::Json<ListOut<AppOut>>, ApiError> {
+    caller.require(Scope::Read)?;
+    let page = apps::list(&state.db, caller.account_id(), q.page()?).await?;
+    Ok(web::Json(ListOut::from_page(page, AppOut::from)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<AppOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(web::Json(apps::get(&state.db, caller.account_id(), *id).await?.into()))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<AppIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    let created = apps::create(&state.db, &caller.actor, &body.0.name).await?;
+    Ok(HttpResponse::Created().json(AppOut::from(created)))
+}
+
+pub async fn rename(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<AppIn>,
+) -> Result<web::Json<AppOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    Ok(web::Json(
+        apps::rename(&state.db, &caller.actor, *id, &body.0.name).await?.into(),
+    ))
+}

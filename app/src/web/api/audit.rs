@@ -1,0 +1,92 @@
+//! `/api/v1/audit-log`.
+
+use actix_web::web;
+use serde::{Deserialize, Serialize};
+
+use entity::audit_log;
+
+use super::{Caller, ListOut};
+use crate::domain::audit::{self, Filter};
+use crate::domain::page::PageRequest;
+use crate::domain::roles::Scope;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::format::rfc3339;
+
+/// An audit row as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct AuditOut {
+    id: i64,
+    action: String,
+    actor: Party,
+    target: Party,
+    diff: serde_json::Value,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: String,
+}
+
+/// Who acted, or what was acted on.
+#[derive(Debug, Serialize)]
+pub struct Party {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+    label: String,
+}
+
+impl From<audit_log::Model> for AuditOut {
+    fn from(r: audit_log::Model) -> Self {
+        Self {
+            id: r.id,
+            action: r.action,
+            actor: Party {
+                kind: r.actor_type,
+                id: r.actor_id.map(|i| i.to_string()),
+                label: r.actor_label,
+            },
+            target: Party {
+                kind: r.target_type,
+                id: r.target_id,
+                label: r.target_label,
+            },
+            diff: serde_json::from_str(&r.diff).unwrap_or(serde_json::Value::Null),
+            ip: r.ip,
+            user_agent: r.user_agent,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+/// `?limit=&cursor=&target_type=&target_id=`.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<AuditQuery>,
+) -> Result<web::Json<ListOut<AuditOut>>, ApiError> {
+    caller.require(Scope::Read)?;
+    let req = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let filter = Filter {
+        target_type: q.target_type.clone(),
+        target_id: q.target_id.clone(),
+    };
+    let page = audit::list(&state.db, caller.account_id(), &filter, req).await?;
+    Ok(web::Json(ListOut::from_page(page, AuditOut::from)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<AuditOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(web::Json(audit::get(&state.db, caller.account_id(), *id).await?.into()))
+}

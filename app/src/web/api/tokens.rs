@@ -1,0 +1,119 @@
+//! `/api/v1/tokens`.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use entity::api_token;
+
+use super::{ApiJson, Caller, ListOut, ListQuery};
+use crate::domain::roles::{Scope, Scopes};
+use crate::domain::tokens::{self, NewToken};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::format::rfc3339;
+
+/// A token as the API lists it: never the secret.
+#[derive(Debug, Serialize)]
+pub struct TokenOut {
+    id: i64,
+    name: String,
+    prefix: String,
+    scopes: Vec<Scope>,
+    app_id: Option<i64>,
+    created_at: String,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl From<api_token::Model> for TokenOut {
+    fn from(t: api_token::Model) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            scopes: Scopes::from_stored(&t.scopes).list(),
+            app_id: t.app_id,
+            created_at: rfc3339(t.created_at),
+            last_used_at: t.last_used_at.map(rfc3339),
+            expires_at: t.expires_at.map(rfc3339),
+            revoked_at: t.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// The answer to `POST /tokens`: the only response that contains the secret.
+#[derive(Debug, Serialize)]
+pub struct CreatedTokenOut {
+    #[serde(flatten)]
+    token: TokenOut,
+    /// The secret; store it now, it is not shown again.
+    secret: String,
+}
+
+/// Body of `POST /tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    name: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    app_id: Option<i64>,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<web::Json<ListOut<TokenOut>>, ApiError> {
+    caller.require(Scope::Read)?;
+    let page = tokens::list(&state.db, caller.account_id(), q.page()?).await?;
+    Ok(web::Json(ListOut::from_page(page, TokenOut::from)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<TokenOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(web::Json(
+        tokens::get(&state.db, caller.account_id(), *id).await?.into(),
+    ))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<TokenIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    let TokenIn {
+        name,
+        scopes,
+        app_id,
+        expires_in_days,
+    } = body.0;
+    let input = NewToken {
+        name,
+        scopes,
+        app_id,
+        expires_in_days,
+    };
+    let created = tokens::create(&state.db, &caller.actor, &input, Some(caller.scopes)).await?;
+    Ok(HttpResponse::Created().json(CreatedTokenOut {
+        token: created.token.into(),
+        secret: created.secret,
+    }))
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<TokenOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    Ok(web::Json(tokens::revoke(&state.db, &caller.actor, *id).await?.into()))
+}

@@ -1,0 +1,66 @@
+//! HTTP: the route table, shared state, extractors and the two front doors (dashboard pages and
+//! the REST API). Handlers parse and authorize, call one domain function, and render.
+
+pub mod api;
+pub mod csrf;
+pub mod error;
+pub mod format;
+pub mod health;
+pub mod meta;
+pub mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use sea_orm::DatabaseConnection;
+
+use crate::crypto::SecretKey;
+
+/// What every handler may use. Cheap to clone: handles only.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub key: SecretKey,
+    /// Public base URL, e.g. `http://127.0.0.1:8080` (invite links).
+    pub base_url: Arc<str>,
+    /// Cookies get `Secure` when the base URL is https.
+    pub secure_cookies: bool,
+    pub session_ttl_hours: i64,
+}
+
+/// The whole route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(web::scope("/api/v1").configure(api::routes))
+        .route("/static/herald.css", web::get().to(stylesheet))
+        .route("/static/favicon.svg", web::get().to(favicon))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
+                .configure(pages::routes),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// The stylesheet is compiled in, so the binary runs from any directory.
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/herald.css"))
+}
+
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(include_str!("../../../static/favicon.svg"))
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("Not found.")
+}

@@ -1,0 +1,174 @@
+//! Settings → API tokens.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use entity::api_token;
+
+use super::{Chrome, FormErrors, form_status, is_form_error, render, see_other};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::roles::Scopes;
+use crate::domain::tokens::{self, NewToken};
+use crate::domain::{DomainError, apps};
+use crate::web::AppState;
+use crate::web::csrf::CsrfForm;
+use crate::web::error::PageError;
+use crate::web::format::short;
+use crate::web::session::CurrentUser;
+
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    scopes: String,
+    app: String,
+    created: String,
+    last_used: String,
+    expires: String,
+    revoked: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    app_id: String,
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+impl TokenForm {
+    fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    fn has_app(&self, id: &i64) -> bool {
+        self.app_id == id.to_string()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    chrome: Chrome,
+    page: Page<TokenRow>,
+    apps: Vec<(i64, String)>,
+    form: TokenForm,
+    errors: FormErrors,
+    created_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CursorQuery {
+    pub cursor: Option<String>,
+}
+
+async fn view(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &CurrentUser,
+    cursor: Option<&str>,
+) -> Result<TokensPage, PageError> {
+    let account_id = user.account.id;
+    let apps: Vec<(i64, String)> = apps::all(&state.db, account_id)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let page = tokens::list(&state.db, account_id, PageRequest::parse(None, cursor)?).await?;
+    let row = |t: api_token::Model| TokenRow {
+        app: t
+            .app_id
+            .and_then(|id| apps.iter().find(|(a, _)| *a == id).map(|(_, n)| n.clone()))
+            .unwrap_or_else(|| "any".into()),
+        scopes: Scopes::from_stored(&t.scopes).to_stored().replace(',', ", "),
+        created: short(t.created_at),
+        last_used: t.last_used_at.map_or_else(|| "never".into(), short),
+        expires: t.expires_at.map_or_else(|| "never".into(), short),
+        revoked: t.revoked_at.is_some(),
+        id: t.id,
+        name: t.name,
+        prefix: t.prefix,
+    };
+    let page = page.map(row);
+    Ok(TokensPage {
+        chrome: Chrome::new(req, user, "tokens"),
+        page,
+        apps,
+        form: TokenForm::default(),
+        errors: FormErrors::default(),
+        created_secret: None,
+    })
+}
+
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<CursorQuery>,
+) -> Result<HttpResponse, PageError> {
+    render(StatusCode::OK, &view(&req, &state, &user, q.cursor.as_deref()).await?)
+}
+
+fn parse_optional_int(field: &str, value: &str) -> Result<Option<i64>, DomainError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<i64>()
+        .map(Some)
+        .map_err(|_| DomainError::invalid(field, "Enter a whole number, or leave it empty."))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let parsed = parse_optional_int("app_id", &form.app_id)
+        .and_then(|app_id| Ok((app_id, parse_optional_int("expires_in_days", &form.expires_in_days)?)));
+    let result = match parsed {
+        Ok((app_id, expires_in_days)) => {
+            let input = NewToken {
+                name: form.name.clone(),
+                scopes: form.scopes.clone(),
+                app_id,
+                expires_in_days,
+            };
+            tokens::create(&state.db, &user.actor(), &input, None).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(created) => {
+            let mut page = view(&req, &state, &user, None).await?;
+            page.created_secret = Some(created.secret);
+            render(StatusCode::CREATED, &page)
+        }
+        Err(e) if is_form_error(&e) => {
+            let mut page = view(&req, &state, &user, None).await?;
+            page.errors = e.field_errors().into();
+            page.form = form;
+            render(form_status(&e), &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    _: CsrfForm<super::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    tokens::revoke(&state.db, &user.actor(), *id).await?;
+    Ok(see_other("/settings/tokens"))
+}

@@ -1,0 +1,13 @@
+//! sea-orm entities, one module per table. Plain models only: rules live in the `herald` crate.
+//!
+//! Timestamps are unix milliseconds (`i64`) so SQLite and PostgreSQL store and sort them alike.
+
+pub mod account;
+pub mod api_token;
+pub mod app;
+pub mod audit_log;
+pub mod invitation;
+pub mod login_failure;
+pub mod membership;
+pub mod session;
+pub mod user;

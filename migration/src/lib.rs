@@ -1,0 +1,15 @@
+//! Schema migrations, shared by SQLite and PostgreSQL. One file per change; a landed file is never edited.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_foundation;
+
+/// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_foundation::Migration)]
+    }
+}
