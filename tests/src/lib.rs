@@ -1,1 +1,71 @@
+//! Test harness: starts the real Herald (the same `Application` that `herald serve` runs) on
+//! `127.0.0.1:0` with a fresh database, and drives it over HTTP and in headless Chromium.
+//!
+//! Database: a temporary SQLite file, or — when `TEST_DATABASE_URL` points at PostgreSQL — a
+//! database created for the test and dropped after it.
 
+pub mod browser;
+pub mod db;
+pub mod http;
+
+use herald::config::Config;
+use herald::crypto::SecretKey;
+use herald::startup::Application;
+
+pub use http::Session;
+
+/// A running Herald with its own database; stopped and cleaned up when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    db: db::TestDb,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    /// Starts Herald with workers, on a fresh database.
+    ///
+    /// # Panics
+    /// When the database or the server cannot be set up: the test cannot run.
+    pub async fn spawn() -> TestApp {
+        herald::telemetry::init();
+        let db = db::TestDb::create().await;
+        let config = Config {
+            database_url: db.url.clone(),
+            bind: "127.0.0.1:0".into(),
+            base_url: None,
+            secret_key: SecretKey::generate(),
+            session_ttl_hours: 24,
+        };
+        let app = Application::build(config, true).await.expect("Herald starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let server = tokio::spawn(app.run_until_stopped());
+        TestApp { base, db, server }
+    }
+
+    /// A new browser-like HTTP client with its own cookie jar (one per simulated person).
+    #[must_use]
+    pub fn session(&self) -> Session {
+        Session::new(&self.base)
+    }
+
+    /// The database URL this app runs on (for assertions that look at stored rows).
+    #[must_use]
+    pub fn database_url(&self) -> &str {
+        &self.db.url
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A unique suffix for emails and names within one test run.
+#[must_use]
+pub fn unique(prefix: &str) -> String {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("OS randomness");
+    format!("{prefix}-{}", hex::encode(b))
+}

@@ -1,1 +1,9 @@
+//! Black-box tests: each starts the real server on a random port with a fresh database.
 
+mod accounts;
+mod api;
+mod browser;
+mod isolation;
+mod members;
+mod validation;
+mod viewer;

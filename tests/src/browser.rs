@@ -1,0 +1,198 @@
+//! Headless Chromium (Debian's `chromium` + `chromedriver`) driven over WebDriver. No browser is
+//! ever downloaded. When Chromium is not installed, [`Browser::launch`] prints why and returns
+//! `None` so the test can skip; `.ci/run` installs it, so in CI browser tests always run.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A headless Chromium session; call [`Browser::close`] at the end of the test.
+pub struct Browser {
+    pub client: Client,
+    driver: tokio::process::Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless Chromium session.
+    ///
+    /// # Panics
+    /// When Chromium is installed but cannot be started: that is a failure, not a skip.
+    pub async fn launch() -> Option<Browser> {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            if !std::path::Path::new(bin).exists() {
+                eprintln!("SKIPPED browser test: {bin} is not installed (apt-get install -y chromium chromium-driver)");
+                return None;
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = std::env::temp_dir().join(crate::unique("herald-chromium"));
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        });
+        let caps = caps.as_object().cloned().expect("an object");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    tracing_hint(&e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("could not start headless Chromium through chromedriver: {e}"),
+            }
+        };
+        Some(Browser {
+            client,
+            driver,
+            profile,
+        })
+    }
+
+    /// Opens `url`.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// Types into the field with `id`, replacing what is there.
+    ///
+    /// # Panics
+    /// When the field is missing.
+    pub async fn fill(&self, id: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("field #{id}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Clicks the element matched by a CSS selector.
+    ///
+    /// # Panics
+    /// When nothing matches.
+    pub async fn click(&self, css: &str) {
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("element {css}: {e}"));
+        el.click().await.expect("click");
+    }
+
+    /// The text of the element matched by a CSS selector, if any.
+    ///
+    /// # Panics
+    /// On a WebDriver error other than "not found".
+    pub async fn text(&self, css: &str) -> Option<String> {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(el) => Some(el.text().await.expect("text")),
+            Err(_) => None,
+        }
+    }
+
+    /// The page's HTML.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn html(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    /// The path of the current URL.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
+    /// Waits (up to 10 s) until the browser has navigated to `path`, as after a form post.
+    ///
+    /// # Panics
+    /// When it does not get there in time.
+    pub async fn wait_for_path(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.path().await;
+            if now == path {
+                return;
+            }
+            assert!(Instant::now() < deadline, "expected to reach {path}, still on {now}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) for an element matching `css` and returns its text.
+    ///
+    /// # Panics
+    /// When it does not appear in time.
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(text) = self.text(css).await {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{css} did not appear");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Saves a PNG screenshot under `tests/screenshots/<name>.png` for people to look at.
+    ///
+    /// # Panics
+    /// When the screenshot cannot be taken or written.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) {
+        self.client.clone().close().await.ok();
+        self.driver.kill().await.ok();
+        std::fs::remove_dir_all(&self.profile).ok();
+    }
+}
+
+fn tracing_hint(e: &fantoccini::error::NewSessionError) {
+    if std::env::var_os("HERALD_TEST_VERBOSE").is_some() {
+        eprintln!("waiting for chromedriver: {e}");
+    }
+}
