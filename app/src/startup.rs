@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Config;
 use crate::db;
@@ -43,12 +44,16 @@ impl Application {
             secure_cookies: base_url.starts_with("https://"),
             base_url: Arc::from(base_url.as_str()),
             session_ttl_hours: config.session_ttl_hours,
+            openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
         };
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .into_utoipa_app()
+                .service(utoipa_actix_web::scope("/api/v1").configure(crate::web::api::routes))
+                .into_app()
                 .configure(routes)
         })
         .listen(listener)?

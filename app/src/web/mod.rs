@@ -27,13 +27,14 @@ pub struct AppState {
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
     pub session_ttl_hours: i64,
+    /// The OpenAPI document, rendered once at startup.
+    pub openapi_json: Arc<str>,
 }
 
-/// The whole route table.
+/// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .service(web::scope("/api/v1").configure(api::routes))
         .route("/static/herald.css", web::get().to(stylesheet))
         .route("/static/favicon.svg", web::get().to(favicon))
         .service(

@@ -5,5 +5,6 @@ mod api;
 mod browser;
 mod isolation;
 mod members;
+mod openapi;
 mod validation;
 mod viewer;

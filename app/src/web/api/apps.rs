@@ -1,11 +1,11 @@
 //! `/api/v1/apps`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 
 use entity::app;
 
-use super::{ApiJson, Caller, ListOut, ListQuery};
+use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
 use crate::domain::roles::Scope;
 use crate::web::AppState;
@@ -13,7 +13,7 @@ use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
 
 /// An app as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppOut {
     id: i64,
     name: String,
@@ -35,12 +35,16 @@ impl From<app::Model> for AppOut {
 }
 
 /// Body of `POST /apps` and `PATCH /apps/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppIn {
     name: String,
 }
 
+/// List the account's apps, newest first.
+#[utoipa::path(tag = "apps", params(ListQuery), responses(
+    (status = 200, body = ListOut<AppOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/apps")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -51,6 +55,10 @@ pub async fn list(
     Ok(web::Json(ListOut::from_page(page, AppOut::from)))
 }
 
+/// One app.
+#[utoipa::path(tag = "apps", params(("id" = i64, Path)), responses(
+    (status = 200, body = AppOut), (status = 404, body = ErrorBody)))]
+#[get("/apps/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -60,6 +68,10 @@ pub async fn get(
     Ok(web::Json(apps::get(&state.db, caller.account_id(), *id).await?.into()))
 }
 
+/// Create an app; its app token and write key are generated.
+#[utoipa::path(tag = "apps", request_body = AppIn, responses(
+    (status = 201, body = AppOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[post("/apps")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -70,6 +82,10 @@ pub async fn create(
     Ok(HttpResponse::Created().json(AppOut::from(created)))
 }
 
+/// Rename an app.
+#[utoipa::path(tag = "apps", params(("id" = i64, Path)), request_body = AppIn, responses(
+    (status = 200, body = AppOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/apps/{id}")]
 pub async fn rename(
     state: web::Data<AppState>,
     caller: Caller,

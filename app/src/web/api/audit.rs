@@ -1,11 +1,11 @@
 //! `/api/v1/audit-log`.
 
-use actix_web::web;
+use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 
 use entity::audit_log;
 
-use super::{Caller, ListOut};
+use super::{Caller, ErrorBody, ListOut};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
 use crate::domain::roles::Scope;
@@ -14,7 +14,7 @@ use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
 
 /// An audit row as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditOut {
     id: i64,
     action: String,
@@ -27,7 +27,7 @@ pub struct AuditOut {
 }
 
 /// Who acted, or what was acted on.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Party {
     #[serde(rename = "type")]
     kind: String,
@@ -59,14 +59,23 @@ impl From<audit_log::Model> for AuditOut {
 }
 
 /// `?limit=&cursor=&target_type=&target_id=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Page size, 1–200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only rows about this kind of object (`webhook`, `token`, `app`, …).
     target_type: Option<String>,
+    /// Only rows about this object id (with `target_type`).
     target_id: Option<String>,
 }
 
+/// The audit log, newest first, optionally about one object.
+#[utoipa::path(tag = "audit-log", params(AuditQuery), responses(
+    (status = 200, body = ListOut<AuditOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/audit-log")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -82,6 +91,10 @@ pub async fn list(
     Ok(web::Json(ListOut::from_page(page, AuditOut::from)))
 }
 
+/// One audit row.
+#[utoipa::path(tag = "audit-log", params(("id" = i64, Path)), responses(
+    (status = 200, body = AuditOut), (status = 404, body = ErrorBody)))]
+#[get("/audit-log/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use entity::api_token;
 
@@ -26,8 +27,9 @@ use crate::domain::roles::{Scope, Scopes};
 /// Largest JSON body accepted by configuration endpoints.
 const JSON_LIMIT: usize = 64 * 1024;
 
-/// Routes of `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Routes of `/api/v1`, registered through utoipa so the OpenAPI document is generated from
+/// the same registrations and cannot drift from the router.
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::Domain(DomainError::NotFound).into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::BadBody {
@@ -37,19 +39,75 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             }
             .into()
         }))
-        .route("/apps", web::get().to(apps::list))
-        .route("/apps", web::post().to(apps::create))
-        .route("/apps/{id}", web::get().to(apps::get))
-        .route("/apps/{id}", web::patch().to(apps::rename))
-        .route("/tokens", web::get().to(tokens::list))
-        .route("/tokens", web::post().to(tokens::create))
-        .route("/tokens/{id}", web::get().to(tokens::get))
-        .route("/tokens/{id}", web::delete().to(tokens::revoke))
-        .route("/audit-log", web::get().to(audit::list))
-        .route("/audit-log/{id}", web::get().to(audit::get))
+        .service(apps::list)
+        .service(apps::create)
+        .service(apps::get)
+        .service(apps::rename)
+        .service(tokens::list)
+        .service(tokens::create)
+        .service(tokens::get)
+        .service(tokens::revoke)
+        .service(audit::list)
+        .service(audit::get)
+        .route("/openapi.json", web::get().to(openapi_json))
         .default_service(web::to(|| async {
             Err::<web::Json<()>, _>(ApiError::Domain(DomainError::NotFound))
         }));
+}
+
+/// The OpenAPI 3 document of every `/api/v1` route.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    use utoipa_actix_web::AppExt;
+    actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(routes))
+        .split_for_parts()
+        .1
+}
+
+async fn openapi_json(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi_json.to_string())
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Herald API", description = "Manage webhooks, apps and tokens, read the audit log, send events."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The shape of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// `code` is stable and machine-readable; `message` is a sentence for people; `field` names the
+/// offending input when there is one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    code: String,
+    message: String,
+    field: Option<String>,
 }
 
 /// The token behind an API request.
@@ -177,9 +235,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// `?limit=&cursor=` of list endpoints.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1–200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -192,7 +253,7 @@ impl ListQuery {
 }
 
 /// A page of results as JSON: `{"data": [...], "next_cursor": "…" | null}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListOut<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,

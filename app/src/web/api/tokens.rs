@@ -1,11 +1,11 @@
 //! `/api/v1/tokens`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use entity::api_token;
 
-use super::{ApiJson, Caller, ListOut, ListQuery};
+use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::roles::{Scope, Scopes};
 use crate::domain::tokens::{self, NewToken};
 use crate::web::AppState;
@@ -13,12 +13,13 @@ use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
 
 /// A token as the API lists it: never the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenOut {
     id: i64,
     name: String,
     prefix: String,
-    scopes: Vec<Scope>,
+    /// Subset of `ingest`, `read`, `write`.
+    scopes: Vec<String>,
     app_id: Option<i64>,
     created_at: String,
     last_used_at: Option<String>,
@@ -32,7 +33,11 @@ impl From<api_token::Model> for TokenOut {
             id: t.id,
             name: t.name,
             prefix: t.prefix,
-            scopes: Scopes::from_stored(&t.scopes).list(),
+            scopes: Scopes::from_stored(&t.scopes)
+                .list()
+                .into_iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
             app_id: t.app_id,
             created_at: rfc3339(t.created_at),
             last_used_at: t.last_used_at.map(rfc3339),
@@ -43,7 +48,7 @@ impl From<api_token::Model> for TokenOut {
 }
 
 /// The answer to `POST /tokens`: the only response that contains the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedTokenOut {
     #[serde(flatten)]
     token: TokenOut,
@@ -52,7 +57,7 @@ pub struct CreatedTokenOut {
 }
 
 /// Body of `POST /tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
     name: String,
@@ -63,6 +68,10 @@ pub struct TokenIn {
     expires_in_days: Option<i64>,
 }
 
+/// List the account's tokens (never their secrets), newest first.
+#[utoipa::path(tag = "tokens", params(ListQuery), responses(
+    (status = 200, body = ListOut<TokenOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/tokens")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -73,6 +82,10 @@ pub async fn list(
     Ok(web::Json(ListOut::from_page(page, TokenOut::from)))
 }
 
+/// One token.
+#[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
+    (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
+#[get("/tokens/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -84,6 +97,11 @@ pub async fn get(
     ))
 }
 
+/// Create a token. The answer holds the secret, the only time it is shown. A token can't create
+/// a token with scopes it lacks.
+#[utoipa::path(tag = "tokens", request_body = TokenIn, responses(
+    (status = 201, body = CreatedTokenOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[post("/tokens")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -109,6 +127,10 @@ pub async fn create(
     }))
 }
 
+/// Revoke a token; it answers 401 from then on.
+#[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
+    (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
+#[delete("/tokens/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,
