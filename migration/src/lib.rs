@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_foundation;
+mod m20261126_000002_create_webhooks;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_foundation::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_foundation::Migration),
+            Box::new(m20261126_000002_create_webhooks::Migration),
+        ]
     }
 }

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod apps;
 pub mod audit;
 pub mod auth;
+pub mod event_types;
 pub mod members;
 pub mod page;
 pub mod roles;

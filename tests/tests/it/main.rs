@@ -3,6 +3,7 @@
 mod accounts;
 mod api;
 mod browser;
+mod event_types;
 mod isolation;
 mod members;
 mod openapi;

@@ -3,6 +3,7 @@
 
 mod apps;
 mod audit;
+mod event_types;
 mod tokens;
 
 use std::future::Future;
@@ -47,6 +48,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(tokens::create)
         .service(tokens::get)
         .service(tokens::revoke)
+        .service(event_types::list)
+        .service(event_types::create)
+        .service(event_types::get)
+        .service(event_types::archive)
+        .service(event_types::restore)
         .service(audit::list)
         .service(audit::get)
         .route("/openapi.json", web::get().to(openapi_json))

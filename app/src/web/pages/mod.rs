@@ -5,6 +5,7 @@ mod account;
 mod apps;
 mod audit;
 mod auth;
+mod event_types;
 mod members;
 mod tokens;
 
@@ -42,6 +43,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/invitations/{id}/revoke",
             web::post().to(members::revoke_invitation),
+        )
+        .route("/settings/event-types", web::get().to(event_types::page))
+        .route("/settings/event-types", web::post().to(event_types::create))
+        .route(
+            "/settings/event-types/{id}/archive",
+            web::post().to(event_types::archive),
+        )
+        .route(
+            "/settings/event-types/{id}/restore",
+            web::post().to(event_types::restore),
         )
         .route("/settings/audit-log", web::get().to(audit::page));
 }
