@@ -1,3 +1,9 @@
-//! Background work. For now: housekeeping of expired credentials; the delivery engine joins here.
+//! Background work and the rules it runs on: housekeeping of expired credentials, the webhook
+//! specification (`spec`: validated configuration, matching, filters, payload templates), request
+//! signing (`signing`) and encryption of webhook secrets at rest (`sealed`). The delivery engine
+//! joins here.
 
 pub mod housekeeping;
+pub mod sealed;
+pub mod signing;
+pub mod spec;
