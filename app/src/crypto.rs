@@ -100,6 +100,15 @@ impl SecretKey {
         Self::from_hex(&key)
     }
 
+    /// The box that seals stored webhook secrets, keyed from this key.
+    ///
+    /// # Panics
+    /// Never: keys are at least 32 bytes by construction.
+    #[must_use]
+    pub fn secret_box(&self) -> herald_jobs::sealed::SecretBox {
+        herald_jobs::sealed::SecretBox::new(&self.0).expect("secret keys are at least 32 bytes")
+    }
+
     /// HMAC-SHA256 of `message` under a key derived for `purpose`, hex-encoded.
     #[must_use]
     pub fn sign(&self, purpose: &str, message: &str) -> String {

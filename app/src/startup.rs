@@ -41,6 +41,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             key: config.secret_key.clone(),
+            secrets: Arc::new(config.secret_key.secret_box()),
             secure_cookies: base_url.starts_with("https://"),
             base_url: Arc::from(base_url.as_str()),
             session_ttl_hours: config.session_ttl_hours,

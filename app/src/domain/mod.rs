@@ -14,16 +14,13 @@ pub mod page;
 pub mod roles;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;
 
 use sea_orm::DbErr;
 
-/// A problem with one input field: its name (as in the form and the JSON body) and a sentence
-/// a user can act on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
+/// A problem with one input field: its API name and a sentence a user can act on. Shared with
+/// the webhook specification parsers in `herald_jobs::spec`.
+pub use herald_jobs::spec::FieldError;
 
 /// Why a domain operation did not happen. Nothing was written in any of these cases.
 #[derive(Debug, thiserror::Error)]

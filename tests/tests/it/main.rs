@@ -9,3 +9,4 @@ mod members;
 mod openapi;
 mod validation;
 mod viewer;
+mod webhooks;

@@ -5,6 +5,7 @@ mod apps;
 mod audit;
 mod event_types;
 mod tokens;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +54,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(event_types::get)
         .service(event_types::archive)
         .service(event_types::restore)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::get)
+        .service(webhooks::update)
+        .service(webhooks::remove)
+        .service(webhooks::enable)
+        .service(webhooks::disable)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::secret)
         .service(audit::list)
         .service(audit::get)
         .route("/openapi.json", web::get().to(openapi_json))

@@ -15,17 +15,18 @@ use crate::web::error::PageError;
 use crate::web::format::short;
 use crate::web::session::CurrentUser;
 
-struct AuditRow {
-    id: i64,
-    when: String,
-    actor: String,
-    action: String,
-    target: String,
-    target_type: String,
-    target_id: String,
-    changes: Vec<(String, String, String)>,
-    ip: String,
-    user_agent: String,
+/// An audit row as pages show it (the audit log and a webhook's history tab).
+pub struct AuditRow {
+    pub id: i64,
+    pub when: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub changes: Vec<(String, String, String)>,
+    pub ip: String,
+    pub user_agent: String,
 }
 
 fn show(v: Option<&serde_json::Value>) -> String {

@@ -8,6 +8,8 @@ mod auth;
 mod event_types;
 mod members;
 mod tokens;
+mod webhook_form;
+mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -28,6 +30,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invite/{secret}", web::get().to(auth::invite_page))
         .route("/invite/{secret}", web::post().to(auth::accept_invite))
         .route("/account/switch", web::post().to(auth::switch_account))
+        .route("/settings/webhooks", web::get().to(webhooks::list))
+        .route("/settings/webhooks", web::post().to(webhooks::create))
+        .route("/settings/webhooks/new", web::get().to(webhooks::new))
+        .route("/settings/webhooks/{id}", web::get().to(webhooks::detail))
+        .route("/settings/webhooks/{id}", web::post().to(webhooks::update))
+        .route("/settings/webhooks/{id}/enable", web::post().to(webhooks::enable))
+        .route("/settings/webhooks/{id}/disable", web::post().to(webhooks::disable))
+        .route(
+            "/settings/webhooks/{id}/delete",
+            web::get().to(webhooks::confirm_delete),
+        )
+        .route("/settings/webhooks/{id}/delete", web::post().to(webhooks::delete))
+        .route(
+            "/settings/webhooks/{id}/secret/reveal",
+            web::post().to(webhooks::reveal),
+        )
+        .route(
+            "/settings/webhooks/{id}/secret/rotate",
+            web::post().to(webhooks::rotate),
+        )
         .route("/settings/tokens", web::get().to(tokens::page))
         .route("/settings/tokens", web::post().to(tokens::create))
         .route("/settings/tokens/{id}/revoke", web::post().to(tokens::revoke))
@@ -58,7 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn home(user: Option<CurrentUser>) -> HttpResponse {
-    see_other(if user.is_some() { "/settings/apps" } else { "/login" })
+    see_other(if user.is_some() { "/settings/webhooks" } else { "/login" })
 }
 
 /// The layout's data: who is logged in, in which account, and the CSRF token for its forms.
@@ -105,6 +127,29 @@ impl FormErrors {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The message for field `field` of row `index` of list `list` (`headers[2].name`).
+    #[must_use]
+    pub fn row(&self, list: &str, index: &usize, field: &str) -> Option<&str> {
+        self.get(&format!("{list}[{index}].{field}"))
+    }
+
+    /// Messages of the rows of a list of plain values (`properties[3]`).
+    #[must_use]
+    pub fn rows(&self, list: &str) -> Vec<&str> {
+        let prefix = format!("{list}[");
+        self.0
+            .iter()
+            .filter(|e| e.field.starts_with(&prefix))
+            .map(|e| e.message.as_str())
+            .collect()
+    }
+
+    /// Whether any row of `list` has an error.
+    #[must_use]
+    pub fn any_row(&self, list: &str) -> bool {
+        !self.rows(list).is_empty()
     }
 }
 

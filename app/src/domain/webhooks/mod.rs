@@ -1,0 +1,278 @@
+//! Webhooks: create, edit, enable/disable, rotate the secret, delete — each with an audit row
+//! whose diff never contains a secret or a custom header's value.
+
+mod input;
+mod stored;
+
+pub use input::{FilterRows, WebhookInput, WebhookSpec};
+pub use stored::Webhook;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::{Value, json};
+
+use entity::webhook;
+use herald_jobs::sealed::SecretBox;
+use herald_jobs::signing;
+
+use super::audit::{self, Actor, ActorKind, Entry, REDACTED};
+use super::page::{Page, PageRequest};
+use super::{DomainError, DomainResult, apps};
+use crate::crypto;
+use crate::db::{begin_write, now_ms};
+
+/// How long the previous secret keeps signing after a rotation: 24 hours.
+pub const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;
+
+fn actor_label(actor: &Actor) -> String {
+    match &actor.kind {
+        ActorKind::User { email, .. } => email.clone(),
+        ActorKind::Token { name, .. } => format!("token {name}"),
+        ActorKind::System => "Herald".to_owned(),
+    }
+}
+
+async fn account_app_ids(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<Vec<i64>> {
+    Ok(apps::all(conn, account_id).await?.into_iter().map(|a| a.id).collect())
+}
+
+fn entry(action: &'static str, w: &webhook::Model, diff: Value) -> Entry {
+    Entry {
+        action,
+        target_type: "webhook",
+        target_id: Some(w.public_id.clone()),
+        target_label: w.name.clone(),
+        diff,
+    }
+}
+
+/// A created webhook and its secret in clear (also readable later by admins).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub webhook: Webhook,
+    pub secret: Option<String>,
+}
+
+/// Creates a webhook (enabled) with a generated or tenant-chosen secret.
+///
+/// # Errors
+/// `Invalid` with every bad field.
+pub async fn create(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    actor: &Actor,
+    input: &WebhookInput,
+) -> DomainResult<Created> {
+    let spec = input.parse(&account_app_ids(db, actor.account_id).await?)?;
+    let secret = spec
+        .secret
+        .clone()
+        .or_else(|| signing::generate_secret(spec.signature_scheme));
+    let now = now_ms();
+    let by = actor_label(actor);
+    let mut row = stored::columns(&spec);
+    row.public_id = Set(format!("wh_{}", crypto::random_hex(12)));
+    row.account_id = Set(actor.account_id);
+    row.secret_sealed = Set(secret.as_deref().map(|s| secrets.seal(s)));
+    row.previous_secret_sealed = Set(None);
+    row.previous_secret_expires_at = Set(None);
+    row.enabled = Set(true);
+    row.disabled_reason = Set(None);
+    row.created_by = Set(by.clone());
+    row.updated_by = Set(by);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    let txn = begin_write(db).await?;
+    let model = row.insert(&txn).await?;
+    let webhook = Webhook::from_model(model)?;
+    let diff = audit::diff(&json!({}), &webhook.snapshot(), &["secret"]);
+    audit::record(&txn, actor, entry("webhook.created", &webhook.model, diff)).await?;
+    txn.commit().await?;
+    Ok(Created { webhook, secret })
+}
+
+/// Replaces a webhook's configuration (the secret is untouched: see [`rotate_secret`]).
+///
+/// # Errors
+/// `NotFound` for another account's webhook; `Invalid` with every bad field.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    public_id: &str,
+    input: &WebhookInput,
+) -> DomainResult<Webhook> {
+    let spec = input.parse(&account_app_ids(db, actor.account_id).await?)?;
+    let txn = begin_write(db).await?;
+    let current = get(&txn, actor.account_id, public_id).await?;
+    let mut row = stored::columns(&spec);
+    row.id = Set(current.model.id);
+    row.updated_by = Set(actor_label(actor));
+    row.updated_at = Set(now_ms());
+    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let diff = Webhook::diff(&current, &updated);
+    if diff.as_object().is_some_and(|d| !d.is_empty()) {
+        audit::record(&txn, actor, entry("webhook.updated", &updated.model, diff)).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Turns delivery on or off. Enabling clears the reason Herald recorded when it disabled it.
+///
+/// # Errors
+/// `NotFound` for another account's webhook.
+pub async fn set_enabled(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    public_id: &str,
+    enabled: bool,
+) -> DomainResult<Webhook> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, actor.account_id, public_id).await?;
+    if current.model.enabled == enabled {
+        return Ok(current);
+    }
+    let mut row: webhook::ActiveModel = current.model.into();
+    row.enabled = Set(enabled);
+    row.disabled_reason = Set(None);
+    row.updated_by = Set(actor_label(actor));
+    row.updated_at = Set(now_ms());
+    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let action = if enabled { "webhook.enabled" } else { "webhook.disabled" };
+    let diff = json!({ "enabled": { "before": !enabled, "after": enabled } });
+    audit::record(&txn, actor, entry(action, &updated.model, diff)).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Replaces the secret with a new one (generated, or `chosen` by the tenant). The previous secret
+/// stays valid for [`ROTATION_OVERLAP_MS`] and signs a second signature until then, so receivers
+/// can switch without dropping requests.
+///
+/// # Errors
+/// `NotFound`; `Invalid` for a bad chosen secret or a webhook whose scheme has no secret.
+pub async fn rotate_secret(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    actor: &Actor,
+    public_id: &str,
+    chosen: Option<&str>,
+) -> DomainResult<Webhook> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, actor.account_id, public_id).await?;
+    let scheme = current.spec.signature_scheme;
+    if !scheme.needs_secret() {
+        return Err(DomainError::invalid(
+            "secret",
+            "This webhook is not signed, so it has no secret to rotate.",
+        ));
+    }
+    let new_secret = match chosen.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => signing::validate_secret(scheme, raw).map_err(|e| DomainError::Invalid(vec![e]))?,
+        None => signing::generate_secret(scheme).unwrap_or_default(),
+    };
+    let now = now_ms();
+    let previous = current.model.secret_sealed.clone();
+    let mut row: webhook::ActiveModel = current.model.into();
+    row.secret_sealed = Set(Some(secrets.seal(&new_secret)));
+    row.previous_secret_expires_at = Set(previous.as_ref().map(|_| now + ROTATION_OVERLAP_MS));
+    row.previous_secret_sealed = Set(previous);
+    row.updated_by = Set(actor_label(actor));
+    row.updated_at = Set(now);
+    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let diff = json!({ "secret": { "before": REDACTED, "after": REDACTED } });
+    audit::record(&txn, actor, entry("webhook.secret_rotated", &updated.model, diff)).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The secrets of a webhook in clear: the current one and, during a rotation, the previous one
+/// with the time it stops being used.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub current: Option<String>,
+    pub previous: Option<(String, i64)>,
+}
+
+/// Opens the stored secrets of a webhook of the account.
+///
+/// # Errors
+/// `NotFound`; a secret that no longer decrypts (the server key changed) is a database error.
+pub async fn reveal_secret(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    account_id: i64,
+    public_id: &str,
+) -> DomainResult<Secrets> {
+    let w = get(db, account_id, public_id).await?;
+    let open = |sealed: &str| {
+        secrets
+            .open(sealed)
+            .map_err(|e| DomainError::Db(sea_orm::DbErr::Custom(format!("webhook secret: {e}"))))
+    };
+    let current = w.model.secret_sealed.as_deref().map(open).transpose()?;
+    let previous = match (
+        w.model.previous_secret_sealed.as_deref(),
+        w.model.previous_secret_expires_at,
+    ) {
+        (Some(sealed), Some(until)) if until > now_ms() => Some((open(sealed)?, until)),
+        _ => None,
+    };
+    Ok(Secrets { current, previous })
+}
+
+/// Deletes a webhook; its audit history stays.
+///
+/// # Errors
+/// `NotFound` for another account's webhook.
+pub async fn delete(db: &DatabaseConnection, actor: &Actor, public_id: &str) -> DomainResult<()> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, actor.account_id, public_id).await?;
+    let diff = audit::diff(&current.snapshot(), &json!({}), &["secret"]);
+    webhook::Entity::delete_by_id(current.model.id).exec(&txn).await?;
+    audit::record(&txn, actor, entry("webhook.deleted", &current.model, diff)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// One webhook of the account, by its public id.
+///
+/// # Errors
+/// `NotFound` when it belongs to another account or does not exist.
+pub async fn get(conn: &impl ConnectionTrait, account_id: i64, public_id: &str) -> DomainResult<Webhook> {
+    let model = webhook::Entity::find()
+        .filter(webhook::Column::AccountId.eq(account_id))
+        .filter(webhook::Column::PublicId.eq(public_id))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    Webhook::from_model(model)
+}
+
+/// One page of the account's webhooks, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest) -> DomainResult<Page<Webhook>> {
+    let mut q = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id));
+    if let Some(before) = req.before {
+        q = q.filter(webhook::Column::Id.lt(before));
+    }
+    let rows = q
+        .order_by_desc(webhook::Column::Id)
+        .limit(req.limit + 1)
+        .all(conn)
+        .await?;
+    let page = Page::from_rows(rows, req, |w| w.id);
+    let items = page
+        .items
+        .into_iter()
+        .map(Webhook::from_model)
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}

@@ -1,0 +1,449 @@
+//! `/api/v1/webhooks`: the same domain functions as Settings → Webhooks.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use herald_jobs::spec::{Batching, PayloadFormat};
+
+use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
+use crate::domain::roles::Scope;
+use crate::domain::webhooks::{self, FilterRows, Webhook, WebhookInput};
+use crate::domain::{DomainError, FieldError};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::format::rfc3339;
+
+/// A custom header.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderIo {
+    name: String,
+    value: String,
+}
+
+/// An event-name pattern (`*`, `flows.*` or an exact name) with its live toggle.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatternIo {
+    pattern: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A filter condition: `path op value`; ops `eq`, `ne`, `in`, `exists`, `contains`, `gt`, `lt`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionIo {
+    path: String,
+    op: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    value: Value,
+}
+
+/// Batching: up to `max_events` (1–1000) events or `max_wait_secs` (1–60) seconds per request.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchingIo {
+    max_events: i64,
+    max_wait_secs: i64,
+}
+
+/// Body of `POST /webhooks` (`name` and `url` required) and `PATCH /webhooks/{id}` (any subset).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookIn {
+    name: Option<String>,
+    url: Option<String>,
+    description: Option<String>,
+    /// `POST` (default), `PUT`, `PATCH` or `DELETE`.
+    method: Option<String>,
+    headers: Option<Vec<HeaderIo>>,
+    /// Subset of `track` (default), `identify`, `page`, `screen`, `group`.
+    event_types: Option<Vec<String>>,
+    patterns: Option<Vec<PatternIo>>,
+    /// Only events from these apps; empty or absent for every app.
+    app_ids: Option<Vec<i64>>,
+    /// Up to 10 of `user.<trait>` / `company.<trait>`.
+    properties: Option<Vec<String>>,
+    /// `event` (default), `envelope` or `custom`.
+    payload_format: Option<String>,
+    /// The `custom` format's JSON template (an object or array, or its JSON text).
+    #[schema(value_type = Object)]
+    template: Option<Value>,
+    /// `null` turns batching off.
+    #[schema(value_type = Option<BatchingIo>)]
+    batching: Option<Value>,
+    filter: Option<Vec<ConditionIo>>,
+    /// 1–30, default 5.
+    timeout_secs: Option<i64>,
+    /// `standard_webhooks` (default), `hmac_sha1` or `none`.
+    signature_scheme: Option<String>,
+    /// Create only: your own secret instead of a generated one.
+    secret: Option<String>,
+}
+
+impl WebhookIn {
+    /// Applies the given fields over `base` (defaults for a create, the current webhook for a
+    /// patch); the result goes through the same validation as the dashboard form.
+    fn apply(self, mut base: WebhookInput) -> Result<WebhookInput, ApiError> {
+        if let Some(v) = self.name {
+            base.name = v;
+        }
+        if let Some(v) = self.url {
+            base.url = v;
+        }
+        if let Some(v) = self.description {
+            base.description = v;
+        }
+        if let Some(v) = self.method {
+            base.method = v;
+        }
+        if let Some(v) = self.headers {
+            base.headers = v.into_iter().map(|h| (h.name, h.value)).collect();
+        }
+        if let Some(v) = self.event_types {
+            base.event_types = v;
+        }
+        if let Some(v) = self.patterns {
+            base.patterns = v.into_iter().map(|p| (p.pattern, p.enabled)).collect();
+        }
+        if let Some(v) = self.app_ids {
+            base.app_ids = v;
+        }
+        if let Some(v) = self.properties {
+            base.properties = v;
+        }
+        if let Some(v) = self.payload_format {
+            base.payload_format = v;
+        }
+        match self.template {
+            None => {}
+            Some(Value::Null) => base.template = None,
+            Some(Value::String(text)) => base.template = Some(text),
+            Some(other) => base.template = Some(other.to_string()),
+        }
+        match self.batching {
+            None => {}
+            Some(Value::Null) => base.batching = None,
+            Some(other) => {
+                let b: BatchingIo = serde_json::from_value(other).map_err(|e| ApiError::BadBody {
+                    code: "invalid_field",
+                    message: format!("batching must be null or {{\"max_events\", \"max_wait_secs\"}}: {e}"),
+                    field: Some("batching".into()),
+                })?;
+                base.batching = Some((b.max_events.to_string(), b.max_wait_secs.to_string()));
+            }
+        }
+        if let Some(v) = self.filter {
+            base.filter = FilterRows::Json(v.into_iter().map(|c| (c.path, c.op, c.value)).collect());
+        }
+        if let Some(v) = self.timeout_secs {
+            base.timeout_secs = v.to_string();
+        }
+        if let Some(v) = self.signature_scheme {
+            base.signature_scheme = v;
+        }
+        if self.secret.is_some() {
+            base.secret = self.secret;
+        }
+        Ok(base)
+    }
+}
+
+/// A webhook as the API shows it. Never contains the secret (see `GET /webhooks/{id}/secret`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookOut {
+    id: String,
+    name: String,
+    description: String,
+    url: String,
+    method: String,
+    headers: Vec<HeaderIo>,
+    event_types: Vec<String>,
+    patterns: Vec<PatternIo>,
+    app_ids: Vec<i64>,
+    properties: Vec<String>,
+    payload_format: String,
+    #[schema(value_type = Option<Object>)]
+    template: Option<Value>,
+    batching: Option<BatchingIo>,
+    filter: Vec<ConditionIo>,
+    timeout_secs: u32,
+    signature_scheme: String,
+    enabled: bool,
+    /// Why Herald disabled it (e.g. the endpoint answered 410 Gone), when it did.
+    disabled_reason: Option<String>,
+    created_by: String,
+    updated_by: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Webhook> for WebhookOut {
+    fn from(w: Webhook) -> Self {
+        let s = w.spec;
+        let (payload_format, template) = match s.payload_format {
+            PayloadFormat::Event => ("event", None),
+            PayloadFormat::Envelope => ("envelope", None),
+            PayloadFormat::Custom { template } => ("custom", Some(template)),
+        };
+        Self {
+            id: w.model.public_id,
+            name: s.name,
+            description: s.description,
+            url: s.url.as_str().to_owned(),
+            method: s.method.as_str().to_owned(),
+            headers: s
+                .headers
+                .iter()
+                .map(|h| HeaderIo {
+                    name: h.name().to_owned(),
+                    value: h.value().to_owned(),
+                })
+                .collect(),
+            event_types: s.event_types.iter().map(|t| t.as_str().to_owned()).collect(),
+            patterns: s
+                .triggers
+                .as_slice()
+                .iter()
+                .map(|t| PatternIo {
+                    pattern: String::from(t.pattern.clone()),
+                    enabled: t.enabled,
+                })
+                .collect(),
+            app_ids: s.app_scope.ids().collect(),
+            properties: s.properties.as_slice().iter().map(ToString::to_string).collect(),
+            payload_format: payload_format.to_owned(),
+            template,
+            batching: match s.batching {
+                Batching::Off => None,
+                Batching::On {
+                    max_events,
+                    max_wait_secs,
+                } => Some(BatchingIo {
+                    max_events: max_events.into(),
+                    max_wait_secs: max_wait_secs.into(),
+                }),
+            },
+            filter: s
+                .filter
+                .as_slice()
+                .iter()
+                .map(|c| ConditionIo {
+                    path: c.path.clone(),
+                    op: c.op.as_str().to_owned(),
+                    value: c.value.clone(),
+                })
+                .collect(),
+            timeout_secs: s.timeout.secs(),
+            signature_scheme: s.signature_scheme.as_str().to_owned(),
+            enabled: w.model.enabled,
+            disabled_reason: w.model.disabled_reason,
+            created_by: w.model.created_by,
+            updated_by: w.model.updated_by,
+            created_at: rfc3339(w.model.created_at),
+            updated_at: rfc3339(w.model.updated_at),
+        }
+    }
+}
+
+/// The answer to `POST /webhooks`: the webhook and its secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedWebhookOut {
+    #[serde(flatten)]
+    webhook: WebhookOut,
+    secret: Option<String>,
+}
+
+/// The secrets of a webhook in clear.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SecretOut {
+    secret: Option<String>,
+    /// During a rotation, the previous secret, still used for a second signature.
+    previous_secret: Option<String>,
+    previous_secret_expires_at: Option<String>,
+}
+
+/// Body of `POST /webhooks/{id}/rotate-secret`; empty for a generated secret.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    secret: Option<String>,
+}
+
+fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
+    if value.is_some() {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(vec![FieldError::new(field, format!("{field} is required."))]).into())
+    }
+}
+
+/// The account's webhooks, newest first.
+#[utoipa::path(tag = "webhooks", params(ListQuery), responses(
+    (status = 200, body = ListOut<WebhookOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/webhooks")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<web::Json<ListOut<WebhookOut>>, ApiError> {
+    caller.require(Scope::Read)?;
+    let page = webhooks::list(&state.db, caller.account_id(), q.page()?).await?;
+    Ok(web::Json(ListOut::from_page(page, WebhookOut::from)))
+}
+
+/// Create a webhook (enabled). Unset fields take the form's defaults: POST, track events,
+/// event format, 5 s timeout, Standard Webhooks signature with a generated secret.
+#[utoipa::path(tag = "webhooks", request_body = WebhookIn, responses(
+    (status = 201, body = CreatedWebhookOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[post("/webhooks")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<WebhookIn>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    required("name", body.0.name.as_ref())?;
+    required("url", body.0.url.as_ref())?;
+    let defaults = WebhookInput {
+        event_types: vec!["track".into()],
+        ..WebhookInput::default()
+    };
+    let input = body.0.apply(defaults)?;
+    let created = webhooks::create(&state.db, &state.secrets, &caller.actor, &input).await?;
+    Ok(HttpResponse::Created().json(CreatedWebhookOut {
+        webhook: created.webhook.into(),
+        secret: created.secret,
+    }))
+}
+
+/// One webhook.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
+    (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
+#[get("/webhooks/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(web::Json(
+        webhooks::get(&state.db, caller.account_id(), &id).await?.into(),
+    ))
+}
+
+/// Change some fields; the rest stay as they are. Validated exactly like a create.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body = WebhookIn, responses(
+    (status = 200, body = WebhookOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/webhooks/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: ApiJson<WebhookIn>,
+) -> Result<web::Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    if body.0.secret.is_some() {
+        return Err(DomainError::invalid("secret", "Change the secret with POST /webhooks/{id}/rotate-secret.").into());
+    }
+    let current = webhooks::get(&state.db, caller.account_id(), &id).await?;
+    let input = body.0.apply(current.spec.to_input())?;
+    Ok(web::Json(
+        webhooks::update(&state.db, &caller.actor, &id, &input).await?.into(),
+    ))
+}
+
+/// Delete a webhook; its history stays in the audit log.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
+    (status = 204), (status = 404, body = ErrorBody)))]
+#[delete("/webhooks/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    webhooks::delete(&state.db, &caller.actor, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Turn delivery on.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
+    (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
+#[post("/webhooks/{id}/enable")]
+pub async fn enable(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    Ok(web::Json(
+        webhooks::set_enabled(&state.db, &caller.actor, &id, true).await?.into(),
+    ))
+}
+
+/// Turn delivery off.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
+    (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
+#[post("/webhooks/{id}/disable")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<WebhookOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    Ok(web::Json(
+        webhooks::set_enabled(&state.db, &caller.actor, &id, false)
+            .await?
+            .into(),
+    ))
+}
+
+/// Replace the secret; the previous one keeps signing a second signature for 24 hours.
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body(content = RotateIn, description = "optional"), responses(
+    (status = 200, body = SecretOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/webhooks/{id}/rotate-secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<web::Json<SecretOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    let input: RotateIn = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateIn::default()
+    } else {
+        super::parse_json(&body)?
+    };
+    webhooks::rotate_secret(&state.db, &state.secrets, &caller.actor, &id, input.secret.as_deref()).await?;
+    secret_out(&state, &caller, &id).await
+}
+
+/// The webhook's secret in clear (needs the `write` scope, like changing it).
+#[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
+    (status = 200, body = SecretOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/webhooks/{id}/secret")]
+pub async fn secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<SecretOut>, ApiError> {
+    caller.require(Scope::Write)?;
+    secret_out(&state, &caller, &id).await
+}
+
+async fn secret_out(state: &AppState, caller: &Caller, id: &str) -> Result<web::Json<SecretOut>, ApiError> {
+    let s = webhooks::reveal_secret(&state.db, &state.secrets, caller.account_id(), id).await?;
+    Ok(web::Json(SecretOut {
+        secret: s.current,
+        previous_secret_expires_at: s.previous.as_ref().map(|(_, until)| rfc3339(*until)),
+        previous_secret: s.previous.map(|(p, _)| p),
+    }))
+}

@@ -1,0 +1,416 @@
+//! Settings → Webhooks: list, create/edit form, detail page with history, status toggle,
+//! secret reveal/rotate, delete with confirmation.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use herald_jobs::spec::EventType;
+
+use super::audit::AuditRow;
+use super::auth::Empty;
+use super::tokens::CursorQuery;
+use super::webhook_form::{FormView, WebhookFormData};
+use super::{Chrome, FormErrors, is_form_error, render, see_other};
+use crate::domain::audit::{self, Filter};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::webhooks::{self, Secrets, Webhook};
+use crate::domain::{DomainError, apps, event_types};
+use crate::web::AppState;
+use crate::web::csrf::CsrfForm;
+use crate::web::error::PageError;
+use crate::web::format::short;
+use crate::web::session::CurrentUser;
+
+/// A row of the list.
+struct ListRow {
+    id: String,
+    name: String,
+    method: String,
+    url: String,
+    events: String,
+    enabled: bool,
+    disabled_reason: Option<String>,
+}
+
+/// "track: flows.*, email_opened (1 paused) · identify" — what a webhook takes, at a glance.
+fn event_summary(w: &Webhook) -> String {
+    let triggers = w.spec.triggers.as_slice();
+    let live: Vec<String> = triggers
+        .iter()
+        .filter(|t| t.enabled)
+        .map(|t| String::from(t.pattern.clone()))
+        .collect();
+    let paused = triggers.len() - live.len();
+    w.spec
+        .event_types
+        .iter()
+        .map(|t| {
+            if t != EventType::Track {
+                return t.as_str().to_owned();
+            }
+            let names = if live.iter().any(|p| p == "*") {
+                "all events".to_owned()
+            } else if live.is_empty() {
+                "no live names".to_owned()
+            } else {
+                live.join(", ")
+            };
+            if paused > 0 {
+                format!("track: {names} ({paused} paused)")
+            } else {
+                format!("track: {names}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+struct ListPage {
+    chrome: Chrome,
+    page: Page<ListRow>,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<CursorQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = webhooks::list(
+        &state.db,
+        user.account.id,
+        PageRequest::parse(None, q.cursor.as_deref())?,
+    )
+    .await?;
+    let page = page.map(|w| ListRow {
+        events: event_summary(&w),
+        id: w.model.public_id,
+        name: w.model.name,
+        method: w.model.method,
+        url: w.model.url,
+        enabled: w.model.enabled,
+        disabled_reason: w.model.disabled_reason,
+    });
+    render(
+        StatusCode::OK,
+        &ListPage {
+            chrome: Chrome::new(&req, &user, "webhooks"),
+            page,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "webhook_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    form: FormView,
+    errors: FormErrors,
+    apps: Vec<(i64, String)>,
+    known_events: Vec<String>,
+}
+
+async fn pickers(state: &AppState, account_id: i64) -> Result<(Vec<(i64, String)>, Vec<String>), PageError> {
+    let apps = apps::all(&state.db, account_id)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let known = event_types::active_names(&state.db, account_id).await?;
+    Ok((apps, known))
+}
+
+pub async fn new(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let (apps, known_events) = pickers(&state, user.account.id).await?;
+    let page = NewPage {
+        chrome: Chrome::new(&req, &user, "webhooks"),
+        form: FormView::new_webhook(),
+        errors: FormErrors::default(),
+        apps,
+        known_events,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    CsrfForm(form): CsrfForm<WebhookFormData>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let input = form.into_input();
+    match webhooks::create(&state.db, &state.secrets, &user.actor(), &input).await {
+        Ok(created) => Ok(see_other(&format!(
+            "/settings/webhooks/{}?created=1",
+            created.webhook.model.public_id
+        ))),
+        Err(e) if is_form_error(&e) => {
+            let (apps, known_events) = pickers(&state, user.account.id).await?;
+            let page = NewPage {
+                chrome: Chrome::new(&req, &user, "webhooks"),
+                form: FormView::from_input(&input, "/settings/webhooks".into(), true),
+                errors: e.field_errors().into(),
+                apps,
+                known_events,
+            };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "webhook_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    url: String,
+    method: String,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    has_secret: bool,
+    /// Shown only right after "Reveal" (a POST, so secrets never sit in URLs or history).
+    revealed: Option<Secrets>,
+    previous_until: Option<String>,
+    notice: Option<&'static str>,
+    tab: &'static str,
+    form: FormView,
+    errors: FormErrors,
+    apps: Vec<(i64, String)>,
+    known_events: Vec<String>,
+    history: Page<AuditRow>,
+    created: String,
+    updated: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    tab: Option<String>,
+    cursor: Option<String>,
+    created: Option<String>,
+    rotated: Option<String>,
+    saved: Option<String>,
+}
+
+async fn detail_view(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &CurrentUser,
+    w: Webhook,
+    history_cursor: Option<&str>,
+) -> Result<DetailPage, PageError> {
+    let (apps, known_events) = pickers(state, user.account.id).await?;
+    let filter = Filter {
+        target_type: Some("webhook".into()),
+        target_id: Some(w.model.public_id.clone()),
+    };
+    let history = audit::list(
+        &state.db,
+        user.account.id,
+        &filter,
+        PageRequest::parse(None, history_cursor)?,
+    )
+    .await?
+    .map(AuditRow::from);
+    let action = format!("/settings/webhooks/{}", w.model.public_id);
+    Ok(DetailPage {
+        chrome: Chrome::new(req, user, "webhooks"),
+        form: FormView::from_input(&w.spec.to_input(), action, false),
+        id: w.model.public_id,
+        name: w.model.name,
+        url: w.model.url,
+        method: w.model.method,
+        enabled: w.model.enabled,
+        disabled_reason: w.model.disabled_reason,
+        has_secret: w.model.secret_sealed.is_some(),
+        revealed: None,
+        previous_until: w
+            .model
+            .previous_secret_expires_at
+            .filter(|t| *t > crate::db::now_ms())
+            .map(short),
+        notice: None,
+        tab: "settings",
+        errors: FormErrors::default(),
+        apps,
+        known_events,
+        history,
+        created: short(w.model.created_at),
+        updated: short(w.model.updated_at),
+    })
+}
+
+pub async fn detail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    q: web::Query<DetailQuery>,
+) -> Result<HttpResponse, PageError> {
+    let w = webhooks::get(&state.db, user.account.id, &id).await?;
+    let mut page = detail_view(&req, &state, &user, w, q.cursor.as_deref()).await?;
+    page.tab = if q.tab.as_deref() == Some("history") {
+        "history"
+    } else {
+        "settings"
+    };
+    page.notice = if q.created.is_some() {
+        Some("Webhook created. Reveal the secret below to verify signatures on your side.")
+    } else if q.rotated.is_some() {
+        Some("Secret rotated. The previous secret keeps signing a second signature for 24 hours.")
+    } else if q.saved.is_some() {
+        Some("Changes saved.")
+    } else {
+        None
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<WebhookFormData>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let input = form.into_input();
+    match webhooks::update(&state.db, &user.actor(), &id, &input).await {
+        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?saved=1"))),
+        Err(e) if is_form_error(&e) => {
+            let w = webhooks::get(&state.db, user.account.id, &id).await?;
+            let mut page = detail_view(&req, &state, &user, w, None).await?;
+            page.form = FormView::from_input(&input, format!("/settings/webhooks/{id}"), false);
+            page.errors = e.field_errors().into();
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a toggle returns to: the list or the webhook's page (only these two, never a URL
+/// from the form).
+#[derive(Debug, Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    back: String,
+}
+
+async fn toggle(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    back: &str,
+    enabled: bool,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    webhooks::set_enabled(&state.db, &user.actor(), id, enabled).await?;
+    Ok(see_other(&if back == "detail" {
+        format!("/settings/webhooks/{id}")
+    } else {
+        "/settings/webhooks".to_owned()
+    }))
+}
+
+pub async fn enable(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(f): CsrfForm<ToggleForm>,
+) -> Result<HttpResponse, PageError> {
+    toggle(&state, &user, &id, &f.back, true).await
+}
+
+pub async fn disable(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(f): CsrfForm<ToggleForm>,
+) -> Result<HttpResponse, PageError> {
+    toggle(&state, &user, &id, &f.back, false).await
+}
+
+#[derive(Template)]
+#[template(path = "webhook_delete.html")]
+struct DeletePage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    url: String,
+}
+
+pub async fn confirm_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let w = webhooks::get(&state.db, user.account.id, &id).await?;
+    let page = DeletePage {
+        chrome: Chrome::new(&req, &user, "webhooks"),
+        id: w.model.public_id,
+        name: w.model.name,
+        url: w.model.url,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    webhooks::delete(&state.db, &user.actor(), &id).await?;
+    Ok(see_other("/settings/webhooks"))
+}
+
+pub async fn reveal(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    _: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let secrets = webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?;
+    let w = webhooks::get(&state.db, user.account.id, &id).await?;
+    let mut page = detail_view(&req, &state, &user, w, None).await?;
+    page.revealed = Some(secrets);
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    secret: String,
+}
+
+pub async fn rotate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<RotateForm>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    match webhooks::rotate_secret(&state.db, &state.secrets, &user.actor(), &id, Some(&form.secret)).await {
+        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?rotated=1"))),
+        Err(e @ DomainError::Invalid(_)) => {
+            let w = webhooks::get(&state.db, user.account.id, &id).await?;
+            let mut page = detail_view(&req, &state, &user, w, None).await?;
+            page.errors = e.field_errors().into();
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
