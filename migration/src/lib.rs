@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_foundation;
 mod m20261126_000002_create_webhooks;
+mod m20261126_000003_create_events_and_deliveries;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_foundation::Migration),
             Box::new(m20261126_000002_create_webhooks::Migration),
+            Box::new(m20261126_000003_create_events_and_deliveries::Migration),
         ]
     }
 }
