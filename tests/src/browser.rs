@@ -101,6 +101,31 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Types into the `n`-th (0-based) element matching `css`, replacing what is there.
+    ///
+    /// # Panics
+    /// When there are fewer matches.
+    pub async fn fill_nth(&self, css: &str, n: usize, text: &str) {
+        let all = self.client.find_all(Locator::Css(css)).await.expect("find_all");
+        let field = all
+            .get(n)
+            .unwrap_or_else(|| panic!("{css} #{n}: only {} found", all.len()));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Chooses `value` in the `n`-th select matching `css`.
+    ///
+    /// # Panics
+    /// When the select or the option is missing.
+    pub async fn select_nth(&self, css: &str, n: usize, value: &str) {
+        let all = self.client.find_all(Locator::Css(css)).await.expect("find_all");
+        let select = all
+            .get(n)
+            .unwrap_or_else(|| panic!("{css} #{n}: only {} found", all.len()));
+        select.select_by_value(value).await.expect("select option");
+    }
+
     /// Clicks the element matched by a CSS selector.
     ///
     /// # Panics

@@ -62,10 +62,17 @@ impl Drop for TestApp {
     }
 }
 
-/// A unique suffix for emails and names within one test run.
+/// Makes a name or email unique within a test run: `ann@example.com` → `ann-1a2b3c4d@example.com`.
+///
+/// # Panics
+/// If the OS has no randomness.
 #[must_use]
-pub fn unique(prefix: &str) -> String {
+pub fn unique(base: &str) -> String {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).expect("OS randomness");
-    format!("{prefix}-{}", hex::encode(b))
+    let suffix = hex::encode(b);
+    match base.split_once('@') {
+        Some((local, domain)) => format!("{local}-{suffix}@{domain}"),
+        None => format!("{base}-{suffix}"),
+    }
 }

@@ -16,15 +16,14 @@ async fn sign_up_log_in_and_manage_an_ingest_token_in_the_browser() {
     b.fill("password", PASSWORD).await;
     b.fill("account_name", "Browser Co").await;
     b.click("button[type=submit]").await;
-    b.wait_for_path("/settings/apps").await;
-    b.screenshot("apps").await;
+    b.wait_for_path("/settings/webhooks").await;
 
     b.click("form[action='/logout'] button").await;
     b.wait_for_path("/login").await;
     b.fill("email", &email).await;
     b.fill("password", PASSWORD).await;
     b.click("button[type=submit]").await;
-    b.wait_for_path("/settings/apps").await;
+    b.wait_for_path("/settings/webhooks").await;
 
     b.goto(&format!("{}/settings/tokens", app.base)).await;
     b.fill("name", "Backend ingest").await;
@@ -53,5 +52,112 @@ async fn sign_up_log_in_and_manage_an_ingest_token_in_the_browser() {
     let (status, body) = api.api(Method::GET, &secret, "/apps", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     b.screenshot("tokens").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_edit_toggle_rotate_and_delete_a_webhook_in_the_browser() {
+    let Some(b) = Browser::launch().await else { return };
+    let app = TestApp::spawn().await;
+    let base = app.base.clone();
+    b.goto(&format!("{base}/signup")).await;
+    b.fill("email", &unique("hooks@example.com")).await;
+    b.fill("password", PASSWORD).await;
+    b.fill("account_name", "Hooks Inc").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_path("/settings/webhooks").await;
+    assert!(
+        b.html().await.contains("No webhooks yet"),
+        "the empty state explains webhooks"
+    );
+    b.screenshot("webhooks-empty").await;
+
+    b.click(".empty a.button").await;
+    b.wait_for_path("/settings/webhooks/new").await;
+    b.fill("name", "Notify my CRM").await;
+    b.fill("url", "https://crm.example.com/hooks").await;
+    b.fill_nth("input[name=header_name]", 0, "X-Api-Key").await;
+    b.fill_nth("input[name=header_value]", 0, "k-secret-1").await;
+    b.fill_nth("input[name=header_name]", 1, "X-Team").await;
+    b.fill_nth("input[name=header_value]", 1, "growth").await;
+    b.click("input[name=event_types][value=identify]").await;
+    b.fill_nth("input[name=pattern]", 0, "flows.*").await;
+    b.fill_nth("input[name=pattern]", 1, "email_opened").await;
+    b.select_nth("select[name=pattern_live]", 1, "off").await;
+    b.fill_nth("input[name=pattern]", 2, "Order Completed").await;
+    let properties: Vec<String> = (1..=5)
+        .map(|i| format!("user.trait{i}"))
+        .chain((1..=5).map(|i| format!("company.trait{i}")))
+        .collect();
+    b.fill("properties", &properties.join("\n")).await;
+    b.click("input[name=payload_format][value=envelope]").await;
+    b.click("input[name=batch_enabled]").await;
+    b.fill_nth("input[name=filter_path]", 0, "properties.plan").await;
+    b.fill_nth("input[name=filter_value]", 0, "\"pro\"").await;
+    b.screenshot("webhook-form").await;
+    b.click("#save-webhook").await;
+    let notice = b.wait_for_text(".alert.success").await;
+    assert!(notice.contains("Webhook created"), "{notice}");
+    let path = b.path().await;
+    let id = path.trim_start_matches("/settings/webhooks/").to_owned();
+
+    b.click("#reveal-secret").await;
+    let secret = b.wait_for_text("#webhook-secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    b.screenshot("webhook-detail").await;
+
+    b.fill("name", "Notify my CRM (EU)").await;
+    b.fill("timeout_secs", "9").await;
+    b.click("#save-webhook").await;
+    assert_eq!(b.wait_for_text(".alert.success").await, "Changes saved.");
+
+    b.goto(&format!("{base}/settings/webhooks")).await;
+    b.click(&format!("#webhook-{id} button.toggle")).await;
+    assert_eq!(b.wait_for_text(&format!("#webhook-{id} .badge")).await, "disabled");
+    b.screenshot("webhooks-list").await;
+    b.click(&format!("#webhook-{id} button.toggle")).await;
+    assert_eq!(b.wait_for_text(&format!("#webhook-{id} .badge")).await, "enabled");
+
+    b.goto(&format!("{base}/settings/webhooks/{id}")).await;
+    b.click(".secret-box summary").await;
+    b.click("#rotate-secret").await;
+    assert!(b.wait_for_text(".alert.success").await.contains("Secret rotated"));
+
+    b.goto(&format!("{base}/settings/webhooks/{id}?tab=history")).await;
+    let history = b.html().await;
+    for action in [
+        "webhook.created",
+        "webhook.updated",
+        "webhook.disabled",
+        "webhook.enabled",
+        "webhook.secret_rotated",
+    ] {
+        assert!(history.contains(action), "{action} in the history tab");
+    }
+
+    b.goto(&format!("{base}/settings/webhooks/{id}/delete")).await;
+    b.click("#confirm-delete").await;
+    b.wait_for_path("/settings/webhooks").await;
+    assert!(b.html().await.contains("No webhooks yet"));
+
+    b.goto(&format!("{base}/settings/audit-log")).await;
+    let audit = b.html().await;
+    for action in [
+        "webhook.created",
+        "webhook.updated",
+        "webhook.disabled",
+        "webhook.enabled",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+    ] {
+        assert!(audit.contains(action), "{action} in the audit log");
+    }
+    assert!(audit.contains("Notify my CRM (EU)"), "the rename shows as a diff");
+    assert!(!audit.contains(&secret), "the secret never appears in the audit log");
+    assert!(
+        !audit.contains("k-secret-1"),
+        "header values never appear in the audit log"
+    );
+    b.screenshot("audit-log").await;
     b.close().await;
 }
