@@ -1,6 +1,7 @@
 //! Typed configuration read from `HERALD_*` environment variables; README's table lists them.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -21,6 +22,16 @@ pub struct Config {
     pub secret_key: SecretKey,
     /// `HERALD_SESSION_TTL_HOURS`, default 168 (7 days): how long a dashboard login lasts.
     pub session_ttl_hours: i64,
+    /// `HERALD_WORKERS`, default 64: deliveries in flight at once per process.
+    pub workers: usize,
+    /// `HERALD_RETRY_SCHEDULE`, default `0,5s,5m,30m,2h,5h,10h,10h`: the wait before each retry.
+    pub retry_schedule: Vec<Duration>,
+    /// `HERALD_LEASE_SECS`, default 60: how long a claimed delivery belongs to its worker before
+    /// another may take it over (after a crash). Keep it above the longest webhook timeout (30 s).
+    pub lease: Duration,
+    /// `HERALD_ALLOW_PRIVATE_TARGETS`, default false: allow webhooks to loopback/private addresses
+    /// (self-hosting on a private network, tests against a local receiver).
+    pub allow_private_targets: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -31,6 +42,10 @@ impl std::fmt::Debug for Config {
             .field("base_url", &self.base_url)
             .field("secret_key", &"[redacted]")
             .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("workers", &self.workers)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("lease", &self.lease)
+            .field("allow_private_targets", &self.allow_private_targets)
             .finish()
     }
 }
@@ -41,6 +56,10 @@ const KNOWN: &[&str] = &[
     "HERALD_BASE_URL",
     "HERALD_SECRET_KEY",
     "HERALD_SESSION_TTL_HOURS",
+    "HERALD_WORKERS",
+    "HERALD_RETRY_SCHEDULE",
+    "HERALD_LEASE_SECS",
+    "HERALD_ALLOW_PRIVATE_TARGETS",
 ];
 
 impl Config {
@@ -67,12 +86,40 @@ impl Config {
                 .context("HERALD_SESSION_TTL_HOURS must be a positive whole number of hours")?,
             None => 168,
         };
+        let workers = match var("HERALD_WORKERS") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=4096).contains(n))
+                .context("HERALD_WORKERS must be a number from 1 to 4096")?,
+            None => 64,
+        };
+        let retry_schedule = match var("HERALD_RETRY_SCHEDULE") {
+            Some(v) => herald_jobs::queue::parse_retry_schedule(&v)
+                .map_err(|e| anyhow::anyhow!("HERALD_RETRY_SCHEDULE: {e}"))?,
+            None => herald_jobs::queue::QueueConfig::default().retry_schedule,
+        };
+        let lease = match var("HERALD_LEASE_SECS") {
+            Some(v) => Duration::from_secs(
+                v.parse::<u64>().ok().filter(|n| (2..=3600).contains(n)).context("HERALD_LEASE_SECS must be from 2 to 3600")?,
+            ),
+            None => Duration::from_secs(60),
+        };
+        let allow_private_targets = match var("HERALD_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => anyhow::bail!("HERALD_ALLOW_PRIVATE_TARGETS must be true or false, not {other:?}"),
+        };
         Ok(Self {
             database_url,
             bind: var("HERALD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             base_url: var("HERALD_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             secret_key,
             session_ttl_hours,
+            workers,
+            retry_schedule,
+            lease,
+            allow_private_targets,
         })
     }
 }

@@ -12,3 +12,4 @@ pub mod domain;
 pub mod startup;
 pub mod telemetry;
 pub mod web;
+pub mod worker;

@@ -3,27 +3,93 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::watch;
 use utoipa_actix_web::AppExt;
+
+use herald_jobs::queue::{DeliveryQueue, QueueConfig};
+use herald_jobs::send::{Sender, SenderConfig};
 
 use crate::config::Config;
 use crate::db;
 use crate::web::{AppState, routes};
-
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
+use crate::worker::{self, WorkerState};
 
 /// A built, bound, not yet running Herald.
 pub struct Application {
     port: u16,
     base_url: String,
     server: Server,
+    background: Option<Background>,
+}
+
+/// The background side of a process: delivery workers, batch closer, housekeeping.
+pub struct Background {
     db: DatabaseConnection,
-    with_workers: bool,
+    database_url: String,
+    queue: DeliveryQueue,
+    state: WorkerState,
+    concurrency: usize,
+}
+
+fn queue_for(db: &DatabaseConnection, config: &Config) -> DeliveryQueue {
+    let cfg = QueueConfig {
+        retry_schedule: config.retry_schedule.clone(),
+        max_retry_in_flight: (config.workers / 2).max(1),
+        lease: config.lease,
+        ..QueueConfig::default()
+    };
+    DeliveryQueue::new(db.clone(), cfg)
+}
+
+impl Background {
+    /// Prepares the workers of a process.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built.
+    pub fn new(db: DatabaseConnection, queue: DeliveryQueue, config: &Config) -> anyhow::Result<Self> {
+        let sender = Sender::new(SenderConfig {
+            allow_private_targets: config.allow_private_targets,
+            user_agent: format!("Herald/{}", env!("CARGO_PKG_VERSION")),
+        })?;
+        let state = WorkerState {
+            db: db.clone(),
+            sender,
+            secrets: Arc::new(config.secret_key.secret_box()),
+        };
+        Ok(Self {
+            db,
+            database_url: config.database_url.clone(),
+            queue,
+            state,
+            concurrency: config.workers,
+        })
+    }
+
+    /// Runs until `stop` turns true; in-flight deliveries finish first.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        if self.db.get_database_backend() == DbBackend::Postgres
+            && let Err(e) = self.queue.listen_postgres(&self.database_url).await
+        {
+            tracing::warn!(error = %e, "LISTEN failed; workers fall back to polling");
+        }
+        let shutdown = async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            () = worker::run(self.state, self.queue.clone(), self.concurrency, shutdown) => {}
+            () = worker::close_batches(self.db.clone(), self.queue) => {}
+            () = worker::housekeeping(self.db) => {}
+        }
+    }
 }
 
 impl Application {
@@ -38,6 +104,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
         let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let queue = queue_for(&db, &config);
         let state = AppState {
             db: db.clone(),
             key: config.secret_key.clone(),
@@ -45,6 +112,7 @@ impl Application {
             secure_cookies: base_url.starts_with("https://"),
             base_url: Arc::from(base_url.as_str()),
             session_ttl_hours: config.session_ttl_hours,
+            queue: queue.clone(),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
         };
         let data = web::Data::new(state);
@@ -61,12 +129,16 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(10)
         .run();
+        let background = if with_workers {
+            Some(Background::new(db, queue, &config)?)
+        } else {
+            None
+        };
         Ok(Self {
             port: addr.port(),
             base_url,
             server,
-            db,
-            with_workers,
+            background,
         })
     }
 
@@ -88,19 +160,21 @@ impl Application {
     /// The server failed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        let workers = async {
-            if self.with_workers {
-                workers(self.db.clone()).await;
-            } else {
-                std::future::pending::<()>().await;
+        let (stop, stopped) = watch::channel(false);
+        let mut background = tokio::spawn(async move {
+            match self.background {
+                Some(b) => b.run(stopped).await,
+                None => std::future::pending().await,
             }
-        };
+        });
         tokio::select! {
             res = self.server => { report("web server", &res); res?; }
-            () = workers => tracing::error!("background workers stopped"),
+            _ = &mut background => tracing::error!("background workers stopped"),
             () = shutdown_signal() => {
                 tracing::info!("shutting down");
+                stop.send(true).ok();
                 handle.stop(true).await;
+                background.await.ok();
             }
         }
         Ok(())
@@ -115,15 +189,19 @@ pub async fn run_workers(config: Config) -> anyhow::Result<()> {
     let db = db::connect_and_migrate(&config.database_url)
         .await
         .context("opening the database")?;
+    let queue = queue_for(&db, &config);
+    let background = Background::new(db, queue, &config)?;
+    let (stop, stopped) = watch::channel(false);
+    let mut run = tokio::spawn(background.run(stopped));
     tokio::select! {
-        () = workers(db) => tracing::error!("background workers stopped"),
-        () = shutdown_signal() => tracing::info!("shutting down"),
+        _ = &mut run => tracing::error!("background workers stopped"),
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            stop.send(true).ok();
+            run.await.ok();
+        }
     }
     Ok(())
-}
-
-async fn workers(db: DatabaseConnection) {
-    herald_jobs::housekeeping::run(db, HOUSEKEEPING_EVERY, db::now_ms).await;
 }
 
 fn report(what: &str, res: &std::io::Result<()>) {

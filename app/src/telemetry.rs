@@ -4,7 +4,12 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once; later calls (tests spawn many apps) are no-ops.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default("info");
+}
+
+/// As [`init`], with `default` as the filter when `RUST_LOG` is unset (tests use `warn`).
+pub fn init_with_default(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _already_installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

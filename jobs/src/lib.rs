@@ -4,6 +4,9 @@
 //! joins here.
 
 pub mod housekeeping;
+pub mod payload;
+pub mod queue;
 pub mod sealed;
+pub mod send;
 pub mod signing;
 pub mod spec;

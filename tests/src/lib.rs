@@ -7,6 +7,10 @@
 pub mod browser;
 pub mod db;
 pub mod http;
+pub mod process;
+pub mod receiver;
+
+use std::time::Duration;
 
 use herald::config::Config;
 use herald::crypto::SecretKey;
@@ -28,15 +32,30 @@ impl TestApp {
     /// # Panics
     /// When the database or the server cannot be set up: the test cannot run.
     pub async fn spawn() -> TestApp {
-        herald::telemetry::init();
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts Herald with the test defaults changed by `adjust`. The defaults allow private
+    /// targets (the receiver is on 127.0.0.1) and make five attempts: at once, then after 50,
+    /// 100, 150 and 200 ms.
+    ///
+    /// # Panics
+    /// As [`TestApp::spawn`].
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        herald::telemetry::init_with_default("warn");
         let db = db::TestDb::create().await;
-        let config = Config {
+        let mut config = Config {
             database_url: db.url.clone(),
             bind: "127.0.0.1:0".into(),
             base_url: None,
             secret_key: SecretKey::generate(),
             session_ttl_hours: 24,
+            workers: 16,
+            retry_schedule: [0, 50, 100, 150, 200].into_iter().map(Duration::from_millis).collect(),
+            lease: Duration::from_secs(60),
+            allow_private_targets: true,
         };
+        adjust(&mut config);
         let app = Application::build(config, true).await.expect("Herald starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(app.run_until_stopped());

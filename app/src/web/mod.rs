@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod format;
 pub mod health;
+pub mod ingest;
 pub mod meta;
 pub mod pages;
 pub mod session;
@@ -29,13 +30,16 @@ pub struct AppState {
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
     pub session_ttl_hours: i64,
+    /// The delivery queue; ingest wakes its workers after each commit.
+    pub queue: herald_jobs::queue::DeliveryQueue,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<str>,
 }
 
 /// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.configure(ingest::routes)
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/herald.css", web::get().to(stylesheet))
         .route("/static/favicon.svg", web::get().to(favicon))

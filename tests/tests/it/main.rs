@@ -3,6 +3,8 @@
 mod accounts;
 mod api;
 mod browser;
+mod crash;
+mod delivery;
 mod event_types;
 mod isolation;
 mod members;

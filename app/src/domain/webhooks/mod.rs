@@ -140,11 +140,32 @@ pub async fn set_enabled(
     row.updated_by = Set(actor_label(actor));
     row.updated_at = Set(now_ms());
     let updated = Webhook::from_model(row.update(&txn).await?)?;
+    if !enabled {
+        cancel_queued(&txn, updated.model.id).await?;
+    }
     let action = if enabled { "webhook.enabled" } else { "webhook.disabled" };
     let diff = json!({ "enabled": { "before": !enabled, "after": enabled } });
     audit::record(&txn, actor, entry(action, &updated.model, diff)).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Cancels the webhook's deliveries that have not started: a disabled webhook sends nothing more.
+async fn cancel_queued(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<()> {
+    entity::delivery::Entity::update_many()
+        .col_expr(
+            entity::delivery::Column::Status,
+            sea_orm::sea_query::Expr::value("cancelled"),
+        )
+        .col_expr(
+            entity::delivery::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now_ms()),
+        )
+        .filter(entity::delivery::Column::WebhookId.eq(webhook_id))
+        .filter(entity::delivery::Column::Status.is_in(["pending", "collecting"]))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Replaces the secret with a new one (generated, or `chosen` by the tenant). The previous secret

@@ -4,6 +4,7 @@
 mod apps;
 mod audit;
 mod event_types;
+mod events;
 mod tokens;
 mod webhooks;
 
@@ -41,6 +42,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             }
             .into()
         }))
+        .app_data(web::PayloadConfig::new(crate::web::ingest::MAX_BODY))
+        .service(events::ingest)
         .service(apps::list)
         .service(apps::create)
         .service(apps::get)

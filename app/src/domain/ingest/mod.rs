@@ -1,0 +1,264 @@
+//! Ingest: validated Segment messages become events, profile updates, catalog entries and one
+//! delivery per matching webhook — all in one transaction, so an acknowledged event is on disk
+//! together with its queue rows, and a rejected request stores nothing.
+
+mod matching;
+pub mod message;
+mod profiles;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+
+use entity::{app, delivery, delivery_item, event, event_type};
+use herald_jobs::spec::Batching;
+
+pub use matching::enabled_webhooks;
+pub use message::{Kind, Message};
+
+use super::DomainResult;
+use super::webhooks::Webhook;
+use crate::db::{begin_write, now_ms};
+
+/// What an ingest call stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Messages stored now.
+    pub accepted: usize,
+    /// Messages whose `messageId` this app had already sent: acknowledged, nothing stored.
+    pub duplicates: usize,
+    /// Deliveries queued (or batch slots filled).
+    pub deliveries: usize,
+}
+
+/// Stores `messages` (already validated) for `app` in one transaction and queues their
+/// deliveries. The caller wakes the delivery workers after this returns.
+///
+/// # Errors
+/// Database failure: then nothing was stored.
+pub async fn ingest(
+    db: &sea_orm::DatabaseConnection,
+    app: &app::Model,
+    messages: Vec<Message>,
+) -> DomainResult<Outcome> {
+    let now = now_ms();
+    let txn = begin_write(db).await?;
+    let hooks = enabled_webhooks(&txn, app.account_id).await?;
+    let mut outcome = Outcome::default();
+    for m in messages {
+        let Some(event_id) = store_event(&txn, app, &m, now).await? else {
+            outcome.duplicates += 1;
+            continue;
+        };
+        outcome.accepted += 1;
+        profiles::apply(&txn, app.account_id, &m, now).await?;
+        if let (Kind::Track, Some(name)) = (m.kind, &m.name) {
+            discover_event_type(&txn, app.account_id, name, now).await?;
+        }
+        for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &m)) {
+            outcome.deliveries += enqueue(&txn, hook, app, &m, event_id, now).await?;
+        }
+    }
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres && outcome.deliveries > 0 {
+        txn.execute_unprepared(herald_jobs::queue::notify_sql()).await?;
+    }
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+async fn store_event(txn: &DatabaseTransaction, app: &app::Model, m: &Message, now: i64) -> DomainResult<Option<i64>> {
+    let row = event::ActiveModel {
+        account_id: Set(app.account_id),
+        app_id: Set(app.id),
+        message_id: Set(m.message_id.clone()),
+        kind: Set(m.kind.as_str().to_owned()),
+        name: Set(m.name.clone()),
+        user_id: Set(m.user_id.clone()),
+        anonymous_id: Set(m.anonymous_id.clone()),
+        group_id: Set(m.group_id.clone()),
+        timestamp: Set(m.timestamp_ms),
+        received_at: Set(now),
+        body: Set(m.body.to_string()),
+        ..Default::default()
+    };
+    let result = event::Entity::insert(row)
+        .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId])
+        .exec(txn)
+        .await?;
+    Ok(match result {
+        sea_orm::TryInsertResult::Inserted(r) => Some(r.last_insert_id),
+        _ => None,
+    })
+}
+
+/// Adds a track event's name to the catalog the first time it is seen.
+async fn discover_event_type(txn: &DatabaseTransaction, account_id: i64, name: &str, now: i64) -> DomainResult<()> {
+    let row = event_type::ActiveModel {
+        account_id: Set(account_id),
+        name: Set(name.to_owned()),
+        description: Set(String::new()),
+        archived: Set(false),
+        source: Set("traffic".into()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    event_type::Entity::insert(row)
+        .on_conflict_do_nothing_on([event_type::Column::AccountId, event_type::Column::Name])
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Queues `m` for `hook`: a ready delivery with its body frozen now, or a place in the
+/// webhook's open batch (closed when full here, or after its wait by the batch closer).
+async fn enqueue(
+    txn: &DatabaseTransaction,
+    hook: &Webhook,
+    app: &app::Model,
+    m: &Message,
+    event_id: i64,
+    now: i64,
+) -> DomainResult<usize> {
+    match hook.spec.batching {
+        Batching::Off => {
+            let body = matching::render(txn, hook, &app.app_token, app.account_id, &m.body, false).await?;
+            insert_ready(
+                txn,
+                hook,
+                Some(event_id),
+                m.name.clone(),
+                body.to_string(),
+                1,
+                "scheduled",
+                now,
+            )
+            .await?;
+        }
+        Batching::On {
+            max_events,
+            max_wait_secs,
+        } => {
+            let open = delivery::Entity::find()
+                .filter(delivery::Column::WebhookId.eq(hook.model.id))
+                .filter(delivery::Column::Status.eq("collecting"))
+                .one(txn)
+                .await?;
+            let batch = match open {
+                Some(b) => b,
+                None => {
+                    delivery::ActiveModel {
+                        account_id: Set(hook.model.account_id),
+                        webhook_id: Set(hook.model.id),
+                        event_id: Set(None),
+                        status: Set("collecting".into()),
+                        lane: Set(0),
+                        attempts: Set(0),
+                        next_attempt_at: Set(now + i64::from(max_wait_secs) * 1000),
+                        lease_until: Set(None),
+                        trigger: Set("scheduled".into()),
+                        body: Set(None),
+                        event_count: Set(0),
+                        event_name: Set(None),
+                        last_status: Set(None),
+                        last_error: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(txn)
+                    .await?
+                }
+            };
+            delivery_item::Entity::insert(delivery_item::ActiveModel {
+                delivery_id: Set(batch.id),
+                event_id: Set(event_id),
+            })
+            .exec_without_returning(txn)
+            .await?;
+            let count = batch.event_count + 1;
+            let mut active: delivery::ActiveModel = batch.clone().into();
+            active.event_count = Set(count);
+            active.updated_at = Set(now);
+            active.update(txn).await?;
+            if u32::try_from(count).unwrap_or(0) >= max_events {
+                super::batches::close(txn, batch.id, now).await?;
+            }
+        }
+    }
+    Ok(1)
+}
+
+/// Inserts a delivery that is due now with its body frozen.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's columns; a struct would only rename them"
+)]
+pub(crate) async fn insert_ready(
+    conn: &impl ConnectionTrait,
+    hook: &Webhook,
+    event_id: Option<i64>,
+    event_name: Option<String>,
+    body: String,
+    event_count: i32,
+    trigger: &str,
+    now: i64,
+) -> DomainResult<delivery::Model> {
+    Ok(delivery::ActiveModel {
+        account_id: Set(hook.model.account_id),
+        webhook_id: Set(hook.model.id),
+        event_id: Set(event_id),
+        status: Set("pending".into()),
+        lane: Set(0),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        trigger: Set(trigger.to_owned()),
+        body: Set(Some(body)),
+        event_count: Set(event_count),
+        event_name: Set(event_name),
+        last_status: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// The body `hook` sends for a stored event (batch items are rendered when the batch closes).
+///
+/// # Errors
+/// Database failure.
+pub async fn render_for(
+    conn: &impl ConnectionTrait,
+    hook: &Webhook,
+    app_token: &str,
+    account_id: i64,
+    event: &Value,
+) -> DomainResult<Value> {
+    matching::render(conn, hook, app_token, account_id, event, false).await
+}
+
+/// Looks up an app by its Segment write key.
+///
+/// # Errors
+/// Database failure.
+pub async fn app_by_write_key(conn: &impl ConnectionTrait, write_key: &str) -> DomainResult<Option<app::Model>> {
+    Ok(app::Entity::find()
+        .filter(app::Column::WriteKey.eq(write_key))
+        .one(conn)
+        .await?)
+}
+
+/// The stored body of an event of the account.
+///
+/// # Errors
+/// `NotFound`; a corrupt body is a database error.
+pub async fn event_body(conn: &impl ConnectionTrait, account_id: i64, event_id: i64) -> DomainResult<Value> {
+    let e = event::Entity::find_by_id(event_id)
+        .filter(event::Column::AccountId.eq(account_id))
+        .one(conn)
+        .await?
+        .ok_or(super::DomainError::NotFound)?;
+    serde_json::from_str(&e.body).map_err(|err| sea_orm::DbErr::Custom(format!("events.body: {err}")).into())
+}

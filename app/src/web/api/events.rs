@@ -1,0 +1,62 @@
+//! `POST /api/v1/events`: ingest with an `ingest` token.
+
+use actix_web::{HttpResponse, post, web};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Caller, ErrorBody};
+use crate::domain::roles::Scope;
+use crate::domain::{DomainError, apps};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::ingest::{accept, batch_items, body};
+
+/// What was stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestOut {
+    /// Messages stored now.
+    accepted: usize,
+    /// Messages whose `messageId` was already received from this app: acknowledged, not stored again.
+    duplicates: usize,
+}
+
+/// Send one Segment-spec event, or `{"batch": [...]}` of up to 1000 (500 KB per request,
+/// 32 KB per event). The whole request is stored in one transaction before the answer; any
+/// invalid event refuses the whole request, naming it (`batch[3].event`).
+#[utoipa::path(tag = "events", request_body(content = Object, description = "A Segment-spec event or {\"batch\": [...]}"), responses(
+    (status = 202, body = IngestOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+#[post("/events")]
+pub async fn ingest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    bytes: Result<web::Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Ingest)?;
+    let bytes = body(bytes)?;
+    let value: Value = super::parse_json(&bytes)?;
+    let app = match caller.token.app_id {
+        Some(id) => apps::get(&state.db, caller.account_id(), id).await?,
+        None => {
+            let mut all = apps::all(&state.db, caller.account_id()).await?;
+            if all.len() != 1 {
+                return Err(DomainError::Forbidden(
+                    "This token is not tied to an app and the account has several: create an ingest token for one app."
+                        .into(),
+                )
+                .into());
+            }
+            all.remove(0)
+        }
+    };
+    let raw = if value.get("batch").is_some() {
+        batch_items(value)?
+    } else {
+        vec![(String::new(), value)]
+    };
+    let outcome = accept(&state, &app, raw, None).await?;
+    Ok(HttpResponse::Accepted().json(IngestOut {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+    }))
+}

@@ -1,0 +1,74 @@
+//! Background work of a Herald process: the delivery workers (apalis over our own queue
+//! backend), the batch closer and housekeeping. `herald serve` runs them beside the web server,
+//! `herald worker` runs only them; any number of processes can share one PostgreSQL database.
+
+mod deliver;
+
+pub use deliver::{WorkerState, deliver, message_id};
+
+use std::time::Duration;
+
+use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
+use sea_orm::DatabaseConnection;
+
+use herald_jobs::queue::DeliveryQueue;
+
+use crate::db::now_ms;
+
+const BATCH_CLOSER_EVERY: Duration = Duration::from_millis(200);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
+
+/// Runs the workers until `shutdown` completes; in-flight deliveries finish and unstarted
+/// claims are handed back before this returns.
+pub async fn run(
+    state: WorkerState,
+    queue: DeliveryQueue,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let name = format!("herald-{}-{}", hostname(), std::process::id());
+    let monitor = Monitor::new().register(move |run| {
+        WorkerBuilder::new(format!("{name}-{run}"))
+            .backend(queue.backend())
+            .data(state.clone())
+            .concurrency(concurrency)
+            .parallelize(tokio::spawn)
+            .build(deliver)
+    });
+    let monitor = monitor.run_with_signal(async move {
+        shutdown.await;
+        Ok(())
+    });
+    if let Err(e) = monitor.await {
+        tracing::error!(error = %e, "delivery workers stopped with an error");
+    }
+}
+
+/// Closes batches whose max wait has passed, and wakes the workers for them.
+pub async fn close_batches(db: DatabaseConnection, queue: DeliveryQueue) {
+    let mut tick = tokio::time::interval(BATCH_CLOSER_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::domain::batches::close_due(&db, now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(batches = n, "closed batches");
+                queue.wake();
+            }
+            Err(e) => tracing::warn!(error = %e, "closing batches failed; retrying on the next tick"),
+        }
+    }
+}
+
+/// Expired sessions, invitations and login-failure records.
+pub async fn housekeeping(db: DatabaseConnection) {
+    herald_jobs::housekeeping::run(db, HOUSEKEEPING_EVERY, now_ms).await;
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_owned())
+}

@@ -1,0 +1,364 @@
+//! `DeliveryBackend`: apalis' `Backend` over the `deliveries` table.
+//!
+//! One claim statement at a time per worker, buffered, refilled ahead of need (prefetch at half
+//! a batch), bounded by `max_outstanding`; lane 0 (first attempts) is always claimed and served
+//! before lane 1 (retries), and lane 1 only within `max_retry_in_flight`. When nothing is due
+//! the backend sleeps on the queue's `Notify`, the poll interval, and (when a budget held it
+//! back) the settling of its own rows.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use apalis_core::backend::finalize::Ephemeral;
+use apalis_core::backend::{Backend, BackendConfig};
+use apalis_core::task::builder::TaskBuilder;
+use apalis_core::task::{Task, task_id::TaskId};
+use apalis_core::worker::context::WorkerContext;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{Notify, mpsc};
+
+use super::ack::{AckLayer, AckMsg, Local, Slot, ack_loop};
+use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
+
+/// What one claim brought back.
+struct Claimed {
+    rows: Vec<ClaimedDelivery>,
+    /// A budget (outstanding or retries) stopped the claim while more rows may be due.
+    limited: bool,
+    /// The lane-1 share reserved for this claim; the part not used is returned on drop.
+    reserved: Reservation,
+}
+
+/// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
+/// [`BackendConfig::Layer`] ([`AckLayer`]) writes each outcome; `poll_close` hands claimed
+/// but unstarted rows back so a graceful stop costs no attempt.
+pub struct DeliveryBackend {
+    queue: DeliveryQueue,
+    local: Arc<Local>,
+    /// Claimed, not yet started; index = lane (0 first attempts, 1 retries).
+    buffer: [VecDeque<Task<ClaimedDelivery>>; 2],
+    fetch: Option<BoxFuture<'static, Result<Claimed, QueueError>>>,
+    wait: Option<BoxFuture<'static, ()>>,
+    last_reap: Option<Instant>,
+    ack_rx: Option<mpsc::UnboundedReceiver<AckMsg>>,
+    close: Option<BoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for DeliveryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryBackend")
+            .field("buffered", &self.buffered())
+            .field("outstanding", &self.local.outstanding.load(Ordering::Acquire))
+            .field("claiming", &self.fetch.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryBackend {
+    pub(crate) fn new(queue: DeliveryQueue) -> Self {
+        let local = Arc::new(Local {
+            outstanding: AtomicUsize::new(0),
+            settled: Notify::new(),
+            retries: Arc::clone(&queue.inner.retries),
+        });
+        Self {
+            queue,
+            local,
+            buffer: [VecDeque::new(), VecDeque::new()],
+            fetch: None,
+            wait: None,
+            last_reap: None,
+            ack_rx: None,
+            close: None,
+        }
+    }
+
+    fn cfg(&self) -> &QueueConfig {
+        &self.queue.inner.cfg
+    }
+
+    fn buffered(&self) -> usize {
+        self.buffer[0].len() + self.buffer[1].len()
+    }
+
+    /// Polls the claim in flight, if any, and buffers what it returned.
+    fn drive_fetch(&mut self, cx: &mut Context<'_>) {
+        let Some(fetch) = self.fetch.as_mut() else { return };
+        let Poll::Ready(result) = fetch.poll_unpin(cx) else {
+            return;
+        };
+        self.fetch = None;
+        match result {
+            Ok(mut claimed) => {
+                let empty = claimed.rows.is_empty();
+                for row in claimed.rows {
+                    let retry = row.lane != 0;
+                    if retry {
+                        claimed.reserved.transfer_one();
+                    }
+                    self.local.outstanding.fetch_add(1, Ordering::AcqRel);
+                    let attempt = usize::try_from(row.attempt.saturating_sub(1)).unwrap_or(0);
+                    let id = TaskId::Int(u64::try_from(row.id).unwrap_or(0));
+                    // Lifecycle counts the run, so apalis' `Attempt` equals `row.attempt`.
+                    let task = TaskBuilder::new(row).task_id(id).attempt(attempt).build();
+                    self.buffer[usize::from(retry)].push_back(task);
+                }
+                if empty {
+                    self.wait = Some(self.wait_future(claimed.limited));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed; retrying after the poll interval");
+                self.wait = Some(tokio::time::sleep(self.cfg().poll).boxed());
+            }
+        }
+    }
+
+    /// Sleeps until a wake-up, the poll interval, or (when `limited`) a row settling.
+    fn wait_future(&self, limited: bool) -> BoxFuture<'static, ()> {
+        let notify = Arc::clone(&self.queue.inner.notify);
+        let local = limited.then(|| Arc::clone(&self.local));
+        let poll = self.cfg().poll;
+        async move {
+            match local {
+                Some(local) => tokio::select! {
+                    () = notify.notified() => {}
+                    () = local.settled.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                },
+                None => tokio::select! {
+                    () = notify.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                },
+            }
+        }
+        .boxed()
+    }
+
+    /// Starts a claim sized by the budgets, or arms a wait when there is no room.
+    fn start_claim(&mut self) {
+        let (batch, max_outstanding, reap_every) = {
+            let cfg = self.cfg();
+            (cfg.batch.max(1), cfg.max_outstanding, cfg.reap_every)
+        };
+        let room = max_outstanding.saturating_sub(self.local.outstanding.load(Ordering::Acquire));
+        let limit = batch.min(room);
+        if limit == 0 {
+            self.wait = Some(self.wait_future(true));
+            return;
+        }
+        let reap = self.last_reap.is_none_or(|at| at.elapsed() >= reap_every);
+        if reap {
+            self.last_reap = Some(Instant::now());
+        }
+        let capped = limit < batch;
+        self.fetch = Some(claim(self.queue.clone(), limit, capped, reap).boxed());
+    }
+
+    fn pop(&mut self) -> Option<Task<ClaimedDelivery>> {
+        self.buffer[0].pop_front().or_else(|| self.buffer[1].pop_front())
+    }
+
+    /// Takes every buffered row out, with the budget share each one holds.
+    fn drain_buffer(&mut self) -> (Vec<(i64, i32)>, Vec<Slot>) {
+        let mut rows = Vec::with_capacity(self.buffered());
+        let mut slots = Vec::with_capacity(rows.capacity());
+        for (lane, buffer) in self.buffer.iter_mut().enumerate() {
+            for task in buffer.drain(..) {
+                rows.push((task.args.id, task.args.attempt));
+                slots.push(Slot::adopt(&self.local, lane != 0));
+            }
+        }
+        (rows, slots)
+    }
+}
+
+/// Reaps (when due), then claims lane 0, then lane 1 within the retry budget.
+async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> Result<Claimed, QueueError> {
+    let inner = &queue.inner;
+    let now = now_ms();
+    if reap {
+        match inner.pool.reap(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deliveries = n, "expired delivery leases returned to the queue"),
+            Err(e) => tracing::warn!(error = %e, "reaping expired delivery leases failed"),
+        }
+    }
+    let lease_ms = i64::try_from(inner.cfg.lease.as_millis()).unwrap_or(i64::MAX);
+    let lease_until = now.saturating_add(lease_ms);
+    let mut rows = inner.pool.claim(0, limit, now, lease_until).await?;
+    let mut limited = capped && rows.len() == limit;
+    let want = limit - rows.len();
+    let reserved = Reservation::take(&inner.retries, inner.cfg.max_retry_in_flight.max(1), want);
+    if want > 0 {
+        if reserved.count > 0 {
+            let retries = inner.pool.claim(1, reserved.count, now, lease_until).await?;
+            limited |= retries.len() == reserved.count && (reserved.count < want || capped);
+            rows.extend(retries);
+        } else {
+            limited = true;
+        }
+    }
+    Ok(Claimed {
+        rows,
+        limited,
+        reserved,
+    })
+}
+
+/// A share of the queue-wide retry budget, returned on drop unless handed to claimed rows.
+struct Reservation {
+    counter: Arc<AtomicUsize>,
+    count: usize,
+}
+
+impl Reservation {
+    /// Reserves up to `want` of the `max` retries that may be in flight.
+    fn take(counter: &Arc<AtomicUsize>, max: usize, want: usize) -> Self {
+        let mut got = 0;
+        if want > 0 {
+            let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                got = max.saturating_sub(n).min(want);
+                Some(n + got)
+            });
+        }
+        Self {
+            counter: Arc::clone(counter),
+            count: got,
+        }
+    }
+
+    /// One reserved unit now belongs to a claimed row (its `Slot` gives it back).
+    fn transfer_one(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            self.counter.fetch_sub(self.count, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Backend for DeliveryBackend {
+    type Task = Task<ClaimedDelivery>;
+    type Error = QueueError;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>, _worker: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+        if let super::Pool::Unsupported(b) = &self.queue.inner.pool {
+            return Poll::Ready(Err(QueueError::UnsupportedBackend(*b)));
+        }
+        if let Some(rx) = self.ack_rx.take() {
+            tokio::spawn(ack_loop(self.queue.clone(), rx));
+        }
+        // Keep a prefetch moving while the service waits for a free slot.
+        self.drive_fetch(cx);
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        _worker: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
+        loop {
+            self.drive_fetch(cx);
+            if let Some(task) = self.pop() {
+                if self.fetch.is_none() && self.wait.is_none() && self.buffered() < self.cfg().batch / 2 {
+                    self.start_claim();
+                }
+                return Poll::Ready(Some(Ok(task)));
+            }
+            if self.fetch.is_some() {
+                return Poll::Pending; // drive_fetch registered the waker
+            }
+            if let Some(wait) = self.wait.as_mut() {
+                if wait.poll_unpin(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.wait = None;
+            }
+            self.start_claim();
+        }
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>, _worker: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+        if self.fetch.is_some() {
+            self.drive_fetch(cx);
+            if self.fetch.is_some() {
+                return Poll::Pending;
+            }
+        }
+        if self.close.is_none() && self.buffered() > 0 {
+            let (rows, slots) = self.drain_buffer();
+            let pool = self.queue.inner.pool.clone();
+            self.close = Some(
+                async move {
+                    match pool.release(&rows, now_ms()).await {
+                        Ok(n) => tracing::debug!(deliveries = n, "released unstarted deliveries"),
+                        Err(e) => tracing::warn!(
+                            error = %e,
+                            deliveries = rows.len(),
+                            "releasing unstarted deliveries failed; they return when their lease expires"
+                        ),
+                    }
+                    drop(slots);
+                }
+                .boxed(),
+            );
+        }
+        if let Some(close) = self.close.as_mut() {
+            if close.poll_unpin(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.close = None;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for DeliveryBackend {
+    /// A backend dropped without `poll_close` (worker aborted): give its budget back and, when
+    /// a runtime is at hand, release its unstarted rows (otherwise their lease brings them back).
+    fn drop(&mut self) {
+        if self.buffered() == 0 {
+            return;
+        }
+        let (rows, slots) = self.drain_buffer();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.queue.inner.pool.clone();
+            runtime.spawn(async move {
+                if let Err(e) = pool.release(&rows, now_ms()).await {
+                    tracing::warn!(error = %e, "releasing unstarted deliveries failed");
+                }
+                drop(slots);
+            });
+        }
+    }
+}
+
+impl BackendConfig for DeliveryBackend {
+    type Args = ClaimedDelivery;
+    type Id = i64;
+    type Kind = Ephemeral;
+    type Config = QueueConfig;
+    type Layer = AckLayer;
+
+    fn config(&self) -> &Self::Config {
+        self.cfg()
+    }
+
+    /// Called once per worker start: opens the acknowledgement channel (its loop starts with the
+    /// first poll, inside the runtime).
+    fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.ack_rx = Some(rx);
+        AckLayer::new(self.queue.clone(), Arc::clone(&self.local), tx)
+    }
+}

@@ -1,0 +1,208 @@
+//! The delivery queue: an apalis backend of our own over the `deliveries` table.
+//!
+//! Rows are inserted by Herald's own code (in the business transaction); the queue claims due
+//! rows, hands them to a plain apalis worker and records each outcome:
+//!
+//! ```text
+//! let queue = DeliveryQueue::new(db.clone(), QueueConfig::for_concurrency(64));
+//! WorkerBuilder::new(name).backend(queue.backend()).data(state).concurrency(64)
+//!     .parallelize(tokio::spawn).build(deliver);
+//! async fn deliver(d: ClaimedDelivery, state: Data<State>) -> Result<(), BoxDynError> { .. }
+//! ```
+//!
+//! What the handler's result does to the row (applied by the backend's ack layer):
+//! - `Ok(())` → `succeeded`;
+//! - `Err(AbortError)` → `failed` at once;
+//! - `Err(RetryAfterError(d))` → `pending` in lane 1, due in `d` (the handler caps `d`), unless
+//!   this was the schedule's last attempt, then `failed`;
+//! - any other `Err` → `pending` in lane 1 after [`retry_delay`], or `failed` after the last attempt.
+//!
+//! Deliveries are at-least-once: a worker that dies after sending but before the outcome is
+//! committed leaves the row `in_flight` until its lease expires, then it is sent again, so
+//! receivers dedupe on `webhook-id`. Keep apalis' `.retry()` off (retries are table-driven and
+//! must not hold a slot and a lease), and give the handler a `.timeout()` shorter than the lease.
+//!
+//! Waking: the enqueuing code calls [`DeliveryQueue::wake`] after its commit (same process);
+//! on PostgreSQL it also runs [`notify_sql`] inside its transaction and every process runs
+//! [`DeliveryQueue::listen_postgres`]. A poll every [`QueueConfig::poll`] covers the rest.
+
+mod ack;
+mod backend;
+mod config;
+mod sql;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use ack::{AckLayer, AckService};
+pub use backend::DeliveryBackend;
+pub use config::{QueueConfig, parse_retry_schedule, retry_delay};
+
+use sql::Pool;
+
+/// The PostgreSQL channel the workers `LISTEN` on. Enqueuing code runs [`notify_sql`] inside
+/// the transaction that inserts due rows: PostgreSQL delivers the notification only on commit
+/// (so a worker never wakes before the rows are visible) and folds repeats within one
+/// transaction, so send it once per transaction, not per row.
+pub const NOTIFY_CHANNEL: &str = "deliveries";
+
+/// `NOTIFY deliveries`: run it inside the enqueuing transaction on PostgreSQL (see
+/// [`NOTIFY_CHANNEL`]). SQLite has no equivalent; there [`DeliveryQueue::wake`] and the poll
+/// fallback do the job.
+#[must_use]
+pub fn notify_sql() -> &'static str {
+    "NOTIFY deliveries"
+}
+
+/// The part of a `deliveries` row a worker needs to start an attempt; the handler loads the
+/// rest (body, webhook) itself. Produced only by a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedDelivery {
+    /// `deliveries.id`.
+    pub id: i64,
+    /// This attempt's number (1-based): `deliveries.attempts` after the claim. It fences the
+    /// acknowledgement, so a late outcome of an expired claim cannot overwrite a newer one.
+    pub attempt: i32,
+    /// Owning account.
+    pub account_id: i64,
+    /// Target webhook.
+    pub webhook_id: i64,
+    /// `scheduled`, `manual` or `test`.
+    pub trigger: String,
+    /// 0 = first attempt, 1 = retry.
+    pub lane: i32,
+}
+
+/// What can go wrong in the queue itself (handler errors are outcomes, not queue errors).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// A statement failed. Transient ones are logged and retried inside the backend, so a
+    /// worker only sees this from a graceful close that could not complete.
+    #[error("delivery queue database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The connection is neither SQLite nor PostgreSQL: the worker stops with this error.
+    #[error("the delivery queue runs on SQLite or PostgreSQL, not {0:?}")]
+    UnsupportedBackend(DbBackend),
+    /// Acknowledgements could not be encoded as JSON (SQLite); cannot happen for numbers and
+    /// fixed strings, reported rather than unwrapped.
+    #[error("could not encode acknowledgements: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// A handle on the delivery queue of one database, cheap to clone and shared by the web side
+/// (to [`wake`](Self::wake) workers) and the workers (each takes a [`backend`](Self::backend)).
+#[derive(Clone)]
+pub struct DeliveryQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    pool: Pool,
+    notify: Arc<Notify>,
+    cfg: QueueConfig,
+    /// Lane-1 rows claimed and not yet settled, across all backends of this queue.
+    retries: Arc<AtomicUsize>,
+}
+
+impl fmt::Debug for DeliveryQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryQueue")
+            .field("backend", &self.inner.db.get_database_backend())
+            .field("cfg", &self.inner.cfg)
+            .field("retries_in_flight", &self.retries_in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryQueue {
+    /// A queue over `db`'s `deliveries` table, reusing sea-orm's sqlx pool (no extra
+    /// connections). Only SQLite and PostgreSQL are supported; on another backend the workers
+    /// stop at their first poll with [`QueueError::UnsupportedBackend`].
+    #[must_use]
+    pub fn new(db: DatabaseConnection, cfg: QueueConfig) -> Self {
+        let pool = match db.get_database_backend() {
+            DbBackend::Sqlite => Pool::Sqlite(db.get_sqlite_connection_pool().clone()),
+            DbBackend::Postgres => Pool::Postgres(db.get_postgres_connection_pool().clone()),
+            other => Pool::Unsupported(other),
+        };
+        let inner = Inner {
+            db,
+            pool,
+            notify: Arc::new(Notify::new()),
+            cfg,
+            retries: Arc::new(AtomicUsize::new(0)),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Wakes one idle worker to claim now. Call it right after committing new due rows. If no
+    /// worker is waiting, the wake-up is kept for the next one, so it cannot be lost in a race
+    /// with a claim that just found nothing.
+    pub fn wake(&self) {
+        self.inner.notify.notify_one();
+    }
+
+    /// Starts a task that `LISTEN`s on [`NOTIFY_CHANNEL`] over a connection of its own (not one
+    /// of the pool's) and [`wake`](Self::wake)s a worker on every notification — and after a
+    /// reconnect, since notifications may have been lost meanwhile. PostgreSQL only; abort the
+    /// handle at shutdown.
+    ///
+    /// # Errors
+    /// The first connection or the `LISTEN` failed; later failures are logged and retried.
+    pub async fn listen_postgres(&self, database_url: &str) -> Result<JoinHandle<()>, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        let notify = Arc::clone(&self.inner.notify);
+        Ok(tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(_) | None) => notify.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN deliveries failed; reconnecting in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        notify.notify_one();
+                    }
+                }
+            }
+        }))
+    }
+
+    /// A fresh apalis backend for one worker (call it in the `Monitor` factory, once per
+    /// worker start). It implements `Backend` + `BackendConfig` with `Kind = Ephemeral`,
+    /// `Args = ClaimedDelivery` and the [`AckLayer`] as its layer.
+    #[must_use]
+    pub fn backend(&self) -> DeliveryBackend {
+        DeliveryBackend::new(self.clone())
+    }
+
+    /// The configuration this queue runs with.
+    #[must_use]
+    pub fn config(&self) -> &QueueConfig {
+        &self.inner.cfg
+    }
+
+    /// Retries (lane 1) claimed by this process and not yet settled; bounded by
+    /// [`QueueConfig::max_retry_in_flight`].
+    #[must_use]
+    pub fn retries_in_flight(&self) -> usize {
+        self.inner.retries.load(Ordering::Acquire)
+    }
+}
+
+/// Now as unix milliseconds, the unit of every timestamp column of `deliveries`.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,181 @@
+//! Crash recovery and shutdown: the ack fence, the reaper, graceful stops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
+
+use super::support::{Behaviour, Row, TestDb, fast_cfg, handle, start};
+use crate::queue::sql::AckRow;
+use crate::queue::{DeliveryQueue, now_ms};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_ack_changes_nothing() {
+    for t in TestDb::all().await {
+        let id = t.insert_due(1).await[0];
+        let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(4));
+        let pool = &queue.inner.pool;
+        let now = now_ms();
+
+        let first = pool.claim(0, 10, now, now + 60_000).await.unwrap();
+        assert_eq!((first.len(), first[0].id, first[0].attempt), (1, id, 1));
+        // The first claimant stalls past its lease; the reaper hands the row to a second one.
+        t.exec(&format!(
+            "UPDATE deliveries SET lease_until = {} WHERE id = {id}",
+            now - 1
+        ))
+        .await;
+        assert_eq!(pool.reap(now).await.unwrap(), 1);
+        let second = pool.claim(0, 10, now, now + 60_000).await.unwrap();
+        assert_eq!(second[0].attempt, 2);
+
+        let stale = [
+            AckRow {
+                id,
+                attempt: 1,
+                status: "succeeded",
+                next_attempt_at: 0,
+            },
+            AckRow {
+                id,
+                attempt: 1,
+                status: "pending",
+                next_attempt_at: now + 5,
+            },
+        ];
+        for ack in stale {
+            assert_eq!(
+                pool.ack(&[ack], now_ms()).await.unwrap(),
+                0,
+                "{:?}: {ack:?}",
+                t.backend()
+            );
+        }
+        assert_eq!(pool.release(&[(id, 1)], now_ms()).await.unwrap(), 0);
+        let row = t.row(id).await;
+        assert_eq!(
+            (row.status.as_str(), row.attempts, row.lane),
+            ("in_flight", 2, 0),
+            "{row:?}"
+        );
+        assert!(row.lease_until.is_some());
+
+        let current = AckRow {
+            id,
+            attempt: 2,
+            status: "succeeded",
+            next_attempt_at: 0,
+        };
+        assert_eq!(pool.ack(&[current], now_ms()).await.unwrap(), 1);
+        // Acknowledged once: a repeat no longer matches `in_flight`.
+        assert_eq!(pool.ack(&[current], now_ms()).await.unwrap(), 0);
+        let row = t.row(id).await;
+        assert_eq!(
+            (row.status.as_str(), row.attempts, row.lease_until),
+            ("succeeded", 2, None)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_reaper_redelivers_expired_leases() {
+    for t in TestDb::all().await {
+        let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(4));
+        let b = Behaviour::ok();
+        let w = start(&queue, 4, &b);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Left behind by a crashed worker: one lease expired, one still valid.
+        let base = Row {
+            status: "in_flight",
+            attempts: 1,
+            ..Row::due()
+        };
+        let expired = t
+            .insert(
+                1,
+                Row {
+                    lease_until: Some(now_ms() - 1_000),
+                    ..base
+                },
+            )
+            .await[0];
+        let valid = t
+            .insert(
+                1,
+                Row {
+                    lease_until: Some(now_ms() + 60_000),
+                    ..base
+                },
+            )
+            .await[0];
+        t.wait_counts(Duration::from_secs(10), &[("in_flight", 1), ("succeeded", 1)])
+            .await;
+        // Several reaper rounds later the valid lease is still untouched.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        w.stop().await;
+
+        let calls = b.calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!((calls[0].d.id, calls[0].d.attempt), (expired, 2));
+        let row = t.row(expired).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("succeeded", 2));
+        let row = t.row(valid).await;
+        assert_eq!((row.status.as_str(), row.attempts), ("in_flight", 1));
+    }
+}
+
+/// `Monitor::run_with_signal`: running deliveries finish and are acknowledged, claimed but
+/// unstarted ones go back to `pending` with their attempt undone; nothing stays `in_flight`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn graceful_shutdown_leaves_nothing_in_flight() {
+    for t in TestDb::all().await {
+        t.insert_due(2_000).await;
+        let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(16));
+        let b = Behaviour::new(|_| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(())
+        });
+        let (q, state) = (queue.clone(), b.clone());
+        let monitor = Monitor::new().register(move |run| {
+            WorkerBuilder::new(format!("shutdown-test-{run}"))
+                .backend(q.backend())
+                .data(state.clone())
+                .concurrency(16)
+                .parallelize(tokio::spawn)
+                .build(handle)
+        });
+        let signalled = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&signalled);
+        let run = monitor.run_with_signal(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(signalled.load(Ordering::SeqCst));
+
+        let handled = i64::try_from(b.calls().len()).unwrap();
+        let counts = t.counts().await;
+        assert!(handled > 0 && handled < 2_000, "{:?}: handled {handled}", t.backend());
+        assert_eq!(counts.get("in_flight"), None, "{:?}: {counts:?}", t.backend());
+        assert_eq!(
+            counts.get("succeeded"),
+            Some(&handled),
+            "{:?}: every finished call acked",
+            t.backend()
+        );
+        assert_eq!(counts.get("pending"), Some(&(2_000 - handled)));
+        for r in t.rows().await.into_iter().filter(|r| r.status == "pending") {
+            assert_eq!(
+                (r.attempts, r.lease_until),
+                (0, None),
+                "released rows cost no attempt: {r:?}"
+            );
+        }
+        assert_eq!(queue.retries_in_flight(), 0);
+    }
+}

@@ -1,0 +1,396 @@
+//! Test databases (a temp SQLite file, plus PostgreSQL when `TEST_DATABASE_URL` is set), seed
+//! rows, a scriptable handler and a worker runner.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apalis::prelude::{BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt, WorkerError};
+use futures_util::future::BoxFuture;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig, now_ms, parse_retry_schedule};
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{:016x}", getrandom::u64().unwrap())
+}
+
+enum Cleanup {
+    SqliteDir(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// One test's database, migrated and seeded with an account and a webhook.
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    pub url: String,
+    pub account_id: i64,
+    pub webhook_id: i64,
+    cleanup: Cleanup,
+}
+
+impl TestDb {
+    /// A fresh SQLite database, and a fresh PostgreSQL one when `TEST_DATABASE_URL` is set.
+    pub async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![Self::sqlite().await];
+        if let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            dbs.push(Self::postgres(admin_url).await);
+        }
+        dbs
+    }
+
+    async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique("herald-queue-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("queue.db").display());
+        let mut opt = ConnectOptions::new(url.clone());
+        opt.max_connections(8)
+            .min_connections(1)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        Self::finish(Database::connect(opt).await.unwrap(), url, Cleanup::SqliteDir(dir)).await
+    }
+
+    async fn postgres(admin_url: String) -> TestDb {
+        let name = unique("herald_queue_test");
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .expect("TEST_DATABASE_URL is reachable");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        let url = url.to_string();
+        let mut opt = ConnectOptions::new(url.clone());
+        opt.max_connections(10).min_connections(1).sqlx_logging(false);
+        Self::finish(
+            Database::connect(opt).await.unwrap(),
+            url,
+            Cleanup::Postgres { admin_url, name },
+        )
+        .await
+    }
+
+    async fn finish(db: DatabaseConnection, url: String, cleanup: Cleanup) -> TestDb {
+        Migrator::up(&db, None).await.unwrap();
+        let mut t = TestDb {
+            db,
+            url,
+            account_id: 0,
+            webhook_id: 0,
+            cleanup,
+        };
+        t.account_id = t
+            .scalar("INSERT INTO accounts (name, slug, hipaa_mode, created_at) VALUES ('Test', 'test', false, 0) RETURNING id")
+            .await;
+        t.webhook_id = t
+            .scalar(&format!(
+                "INSERT INTO webhooks (public_id, account_id, name, description, url, method, headers, \
+                 signature_scheme, enabled, event_types, triggers, properties, payload_format, filter, app_ids, \
+                 timeout_secs, created_by, updated_by, created_at, updated_at) VALUES ('wh_test', {}, 'hook', '', \
+                 'http://127.0.0.1:9/', 'POST', '{{}}', 'none', true, '[]', '[]', '[]', 'json', '', '[]', 5, \
+                 'test', 'test', 0, 0) RETURNING id",
+                t.account_id
+            ))
+            .await;
+        t
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        self.db
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    /// Inserts `n` rows in one transaction; `status`, `lane`, `attempts`, `next_attempt_at`,
+    /// `lease_until` as given. Returns their ids in order.
+    pub async fn insert(&self, n: usize, row: Row) -> Vec<i64> {
+        let txn = self.db.begin().await.unwrap();
+        let mut ids = Vec::with_capacity(n);
+        let lease = row.lease_until.map_or("NULL".to_owned(), |l| l.to_string());
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(500);
+            left -= chunk;
+            let values = vec![
+                format!(
+                    "({}, {}, '{}', {}, {}, {}, {lease}, 'scheduled', 1, 0, 0)",
+                    self.account_id, self.webhook_id, row.status, row.lane, row.attempts, row.next_attempt_at
+                );
+                chunk
+            ]
+            .join(",");
+            let sql = format!(
+                "INSERT INTO deliveries (account_id, webhook_id, status, lane, attempts, next_attempt_at, lease_until, \
+                 \"trigger\", event_count, created_at, updated_at) VALUES {values} RETURNING id"
+            );
+            for r in txn
+                .query_all_raw(Statement::from_string(self.backend(), sql))
+                .await
+                .unwrap()
+            {
+                ids.push(r.try_get_by_index::<i64>(0).unwrap());
+            }
+        }
+        txn.commit().await.unwrap();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub async fn insert_due(&self, n: usize) -> Vec<i64> {
+        self.insert(n, Row::due()).await
+    }
+
+    /// Rows by status.
+    pub async fn counts(&self) -> BTreeMap<String, i64> {
+        let sql = "SELECT status, COUNT(*) FROM deliveries GROUP BY status";
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index::<String>(0).unwrap(),
+                    r.try_get_by_index::<i64>(1).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn rows(&self) -> Vec<State> {
+        let sql = "SELECT id, status, lane, attempts, next_attempt_at, lease_until FROM deliveries ORDER BY id";
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| State {
+                id: r.try_get_by_index(0).unwrap(),
+                status: r.try_get_by_index(1).unwrap(),
+                lane: r.try_get_by_index(2).unwrap(),
+                attempts: r.try_get_by_index(3).unwrap(),
+                next_attempt_at: r.try_get_by_index(4).unwrap(),
+                lease_until: r.try_get_by_index(5).unwrap(),
+            })
+            .collect()
+    }
+
+    pub async fn row(&self, id: i64) -> State {
+        self.rows().await.into_iter().find(|r| r.id == id).unwrap()
+    }
+
+    /// Waits (up to `deadline`) until the row counts equal `want` exactly.
+    pub async fn wait_counts(&self, deadline: Duration, want: &[(&str, i64)]) {
+        let want: BTreeMap<String, i64> = want.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect();
+        let end = Instant::now() + deadline;
+        loop {
+            let have = self.counts().await;
+            if have == want {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "{:?}: timed out waiting for {want:?}, have {have:?}",
+                self.backend()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                std::fs::remove_dir_all(dir).ok();
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: the async cleanup gets a thread of its own.
+                let done = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
+                    rt.block_on(async {
+                        let admin = Database::connect(admin_url.as_str()).await.ok()?;
+                        admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await
+                            .ok()?;
+                        admin.close().await.ok()
+                    })
+                });
+                done.join().ok();
+            }
+        }
+    }
+}
+
+/// Column values of inserted rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    pub status: &'static str,
+    pub lane: i32,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+}
+
+impl Row {
+    pub fn due() -> Self {
+        Row {
+            status: "pending",
+            lane: 0,
+            attempts: 0,
+            next_attempt_at: now_ms() - 1_000,
+            lease_until: None,
+        }
+    }
+}
+
+/// A row as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub id: i64,
+    pub status: String,
+    pub lane: i32,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+}
+
+/// The test configuration: fast polling and reaping, retries after 50 ms and 100 ms.
+pub fn fast_cfg(concurrency: usize) -> QueueConfig {
+    QueueConfig {
+        poll: Duration::from_millis(20),
+        reap_every: Duration::from_millis(50),
+        retry_schedule: parse_retry_schedule("0,50ms,100ms").unwrap(),
+        ..QueueConfig::for_concurrency(concurrency)
+    }
+}
+
+type Script = Arc<dyn Fn(ClaimedDelivery) -> BoxFuture<'static, Result<(), BoxDynError>> + Send + Sync>;
+
+/// One handler call, as the handler saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub d: ClaimedDelivery,
+    pub started: Instant,
+    pub ended: Instant,
+}
+
+/// The worker's state: what the handler does, and a log of its calls.
+#[derive(Clone)]
+pub struct Behaviour {
+    script: Script,
+    pub log: Arc<Mutex<Vec<Call>>>,
+    pub started: Arc<Mutex<Vec<(ClaimedDelivery, Instant)>>>,
+}
+
+impl Behaviour {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(ClaimedDelivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
+    {
+        let script: Script = Arc::new(move |d| Box::pin(f(d)));
+        Behaviour {
+            script,
+            log: Arc::default(),
+            started: Arc::default(),
+        }
+    }
+
+    pub fn ok() -> Self {
+        Self::new(|_| async { Ok(()) })
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn calls_of(&self, id: i64) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.d.id == id).collect()
+    }
+}
+
+pub async fn handle(d: ClaimedDelivery, b: Data<Behaviour>) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    b.started.lock().unwrap().push((d.clone(), started));
+    let result = (b.script)(d.clone()).await;
+    b.log.lock().unwrap().push(Call {
+        d,
+        started,
+        ended: Instant::now(),
+    });
+    result
+}
+
+/// A worker running in the background until [`Running::stop`].
+pub struct Running {
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<Result<(), WorkerError>>,
+}
+
+pub fn start(queue: &DeliveryQueue, concurrency: usize, behaviour: &Behaviour) -> Running {
+    let worker = WorkerBuilder::new(unique("queue-test"))
+        .backend(queue.backend())
+        .data(behaviour.clone())
+        .concurrency(concurrency)
+        .parallelize(tokio::spawn)
+        .build(handle);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(worker.run_until(async move {
+        let _ = stopped.await;
+        Ok::<(), std::io::Error>(())
+    }));
+    Running { stop, handle }
+}
+
+impl Running {
+    /// Stops gracefully: running deliveries finish and are acknowledged, buffered ones released.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("the worker stops within 30 s")
+            .unwrap()
+            .unwrap();
+    }
+}

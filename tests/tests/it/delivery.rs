@@ -1,0 +1,517 @@
+//! Ingest → matching → queue → signed HTTP delivery, against a real local receiver.
+
+use std::time::Duration;
+
+use herald_jobs::signing;
+use herald_tests::http::Session;
+use herald_tests::receiver::{Receiver, Reply};
+
+use herald_tests::{TestApp, unique};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// An account with a write+ingest token; returns (session, token).
+pub async fn account(app: &TestApp) -> (Session, String) {
+    let s = app.session();
+    s.signup(&unique("owner@example.com"), "Acme").await;
+    let token = s.create_token("all", &["ingest", "read", "write"]).await;
+    (s, token)
+}
+
+/// Creates a webhook from `body` (url filled in) and returns (id, secret).
+pub async fn webhook(s: &Session, token: &str, url: &str, mut body: Value) -> (String, Option<String>) {
+    body["url"] = json!(url);
+    if body.get("name").is_none() {
+        body["name"] = json!("receiver");
+    }
+    let (status, created) = s.api(Method::POST, token, "/webhooks", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().map(str::to_owned),
+    )
+}
+
+pub async fn send(s: &Session, token: &str, body: Value) -> Value {
+    let (status, res) = s.api(Method::POST, token, "/events", Some(&body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{res}");
+    res
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracked_event_arrives_signed_in_the_event_format() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    let (_, secret) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    let res = send(
+        &s,
+        &token,
+        json!({"type": "track", "event": "Signed Up", "userId": "u1", "properties": {"plan": "pro"}}),
+    )
+    .await;
+    assert_eq!(res["accepted"], 1);
+    let got = rx.next(WAIT).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    assert!(got.header("user-agent").unwrap().starts_with("Herald/"));
+    let body = got.json();
+    assert_eq!(body["event"], "Signed Up");
+    assert_eq!(body["properties"]["plan"], "pro");
+    assert_eq!(body["type"], "track");
+    assert!(body["messageId"].is_string() && body["receivedAt"].is_string() && body["timestamp"].is_string());
+    let id = got.header("webhook-id").unwrap();
+    let ts: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(signing::verify_standard(
+        &secret.unwrap(),
+        id,
+        ts,
+        now,
+        &got.body,
+        got.header("webhook-signature").unwrap()
+    ));
+}
+
+/// HMAC-SHA256 computed here with the primitives, independently of Herald's signing module.
+fn independent_standard_signature(secret: &str, id: &str, ts: &str, body: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelopes_carry_exactly_the_chosen_properties_and_opt_in_types_are_respected() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    let properties: Vec<String> = (1..=6)
+        .map(|i| format!("user.u{i}"))
+        .chain((1..=4).map(|i| format!("company.c{i}")))
+        .collect();
+    webhook(
+        &s,
+        &token,
+        &rx.url,
+        json!({"patterns": [{"pattern": "flows.*"}], "properties": properties, "payload_format": "envelope"}),
+    )
+    .await;
+    let traits: serde_json::Map<String, Value> = (1..=8)
+        .map(|i| (format!("u{i}"), json!(format!("user value {i}"))))
+        .collect();
+    let company: serde_json::Map<String, Value> = (1..=6).map(|i| (format!("c{i}"), json!(i))).collect();
+    send(
+        &s,
+        &token,
+        json!({"batch": [
+            {"type": "identify", "userId": "u-42", "traits": traits},
+            {"type": "group", "userId": "u-42", "groupId": "acme", "traits": company},
+            {"type": "page", "userId": "u-42", "name": "Home"},
+            {"type": "track", "userId": "u-42", "event": "email_opened"},
+            {"type": "track", "userId": "u-42", "event": "flows.completed", "timestamp": "2023-03-23T13:37:05Z",
+             "properties": {"id": 1, "hostname": "demo.userpilot.io"}}
+        ]}),
+    )
+    .await;
+    let got = rx.next(WAIT).await;
+    let body = got.json();
+    assert_eq!(body["type"], "flows.completed");
+    assert_eq!(body["timestamp"], 1_679_578_625);
+    assert!(body["app_token"].as_str().unwrap().starts_with("AP-"));
+    assert_eq!(body["data"]["hostname"], "demo.userpilot.io");
+    let user = body["data"]["user"].as_object().unwrap();
+    let company = body["data"]["company"].as_object().unwrap();
+    assert_eq!(user["user_id"], "u-42");
+    assert_eq!(company["id"], "acme");
+    assert_eq!(
+        user.len() - 1 + company.len() - 1,
+        10,
+        "exactly the 10 chosen properties: {body}"
+    );
+    assert_eq!(user["u6"], "user value 6");
+    assert!(user.get("u7").is_none(), "unchosen traits stay out");
+    assert_eq!(company["c4"], 4);
+    assert!(
+        rx.drain(Duration::from_millis(700)).await.is_empty(),
+        "identify, group, page and unmatched names are not sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_endpoints_take_write_keys_gzip_and_batches_and_opted_in_types_are_sent() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    webhook(
+        &s,
+        &token,
+        &rx.url,
+        json!({"event_types": ["track", "identify", "page"], "patterns": [{"pattern": "*"}]}),
+    )
+    .await;
+    let (_, apps) = s.api(Method::GET, &token, "/apps", None).await;
+    let write_key = apps["data"][0]["write_key"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}/v1/{p}", app.base);
+    let res = client
+        .post(url("identify"))
+        .basic_auth(&write_key, Some(""))
+        .json(&json!({"userId": "u1", "traits": {"email": "a@b.co"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["success"], true);
+    let res = client
+        .post(url("page"))
+        .json(&json!({"writeKey": write_key, "anonymousId": "anon-1", "name": "Pricing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let batch = json!({"batch": [{"type": "track", "userId": "u1", "event": "A"}, {"type": "track", "userId": "u1", "event": "B"}], "context": {"library": {"name": "analytics-python"}}});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, batch.to_string().as_bytes()).unwrap();
+    let res = client
+        .post(url("batch"))
+        .basic_auth(&write_key, Some(""))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let got = rx.take(4, WAIT).await;
+    let mut kinds: Vec<String> = got
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r.json()["type"].as_str().unwrap(),
+                r.json()["event"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["identify:", "page:", "track:A", "track:B"]);
+    let track = got.iter().map(|r| r.json()).find(|b| b["event"] == "A").unwrap();
+    assert_eq!(
+        track["context"]["library"]["name"], "analytics-python",
+        "batch context is merged into messages"
+    );
+
+    let res = client
+        .post(url("track"))
+        .basic_auth("wk_nope", Some(""))
+        .json(&json!({"userId": "u", "event": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client
+        .post(url("track"))
+        .basic_auth(&write_key, Some(""))
+        .json(&json!({"event": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "userId");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_verify_independently_and_during_rotation_both_do() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    let (id, secret) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    let old = secret.unwrap();
+    let (_, rotated) = s
+        .api(Method::POST, &token, &format!("/webhooks/{id}/rotate-secret"), None)
+        .await;
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "rotated"})).await;
+    let got = rx.next(WAIT).await;
+    let (msg_id, ts) = (
+        got.header("webhook-id").unwrap(),
+        got.header("webhook-timestamp").unwrap(),
+    );
+    let header = got.header("webhook-signature").unwrap();
+    let sigs: Vec<&str> = header.split(' ').collect();
+    assert_eq!(sigs.len(), 2, "two signatures during a rotation: {header}");
+    assert!(sigs.contains(&independent_standard_signature(&new, msg_id, ts, &got.body).as_str()));
+    assert!(sigs.contains(&independent_standard_signature(&old, msg_id, ts, &got.body).as_str()));
+
+    let mut rx2 = Receiver::start().await;
+    let (_, sha1_secret) = webhook(
+        &s,
+        &token,
+        &rx2.url,
+        json!({"patterns": [{"pattern": "*"}], "signature_scheme": "hmac_sha1"}),
+    )
+    .await;
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "sha1"})).await;
+    let got = rx2.next(WAIT).await;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(sha1_secret.unwrap().as_bytes()).unwrap();
+    mac.update(&got.body);
+    assert_eq!(
+        got.header("x-signature").unwrap(),
+        hex::encode(mac.finalize().into_bytes())
+    );
+    assert!(got.header("webhook-signature").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_with_the_same_id_and_body_until_delivered() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    rx.script(vec![
+        Reply::Status(500, "boom 1"),
+        Reply::Status(502, "boom 2"),
+        Reply::Status(503, "boom 3"),
+    ]);
+    let (id, _) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "retry me"})).await;
+    let got = rx.take(4, WAIT).await;
+    assert!(
+        got.windows(2)
+            .all(|w| w[0].header("webhook-id") == w[1].header("webhook-id")),
+        "same webhook-id on every attempt"
+    );
+    assert!(
+        got.windows(2).all(|w| w[0].body == w[1].body),
+        "same body bytes on every attempt"
+    );
+    assert!(
+        rx.drain(Duration::from_millis(500)).await.is_empty(),
+        "exactly 4 attempts"
+    );
+    let db = sea_orm::Database::connect(app.database_url()).await.unwrap();
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = format!(
+        "SELECT d.status, d.attempts, (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) AS logged \
+         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE w.public_id = '{id}'"
+    );
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "status").unwrap(), "succeeded");
+    assert_eq!(row.try_get::<i32>("", "attempts").unwrap(), 4);
+    assert_eq!(
+        row.try_get::<i64>("", "logged").unwrap(),
+        4,
+        "every attempt is in the attempt log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_redirects_and_retry_after_are_handled() {
+    let app = TestApp::spawn_with(|c| {
+        c.retry_schedule = vec![Duration::ZERO, Duration::from_millis(50), Duration::from_millis(50)]
+    })
+    .await;
+    let (s, token) = account(&app).await;
+
+    let mut slow = Receiver::start().await;
+    slow.script(vec![Reply::Hang(Duration::from_secs(4))]);
+    webhook(
+        &s,
+        &token,
+        &slow.url,
+        json!({"patterns": [{"pattern": "slow"}], "timeout_secs": 1}),
+    )
+    .await;
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "slow"})).await;
+    let first = slow.next(WAIT).await;
+    let second = slow.next(WAIT).await;
+    let gap = second.at - first.at;
+    assert!(
+        gap >= Duration::from_millis(1000) && gap < Duration::from_millis(3500),
+        "the 1 s timeout cut the hang: {gap:?}"
+    );
+
+    let mut limited = Receiver::start().await;
+    limited.script(vec![Reply::RetryAfter(429, 2)]);
+    webhook(&s, &token, &limited.url, json!({"patterns": [{"pattern": "limited"}]})).await;
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "limited"})).await;
+    let first = limited.next(WAIT).await;
+    let second = limited.next(WAIT).await;
+    assert!(
+        second.at - first.at >= Duration::from_secs(2),
+        "Retry-After: 2 is honoured: {:?}",
+        second.at - first.at
+    );
+
+    let mut moved = Receiver::start().await;
+    let target = Receiver::start().await;
+    moved.answer_by_default(Reply::Redirect(target.url.clone()));
+    webhook(&s, &token, &moved.url, json!({"patterns": [{"pattern": "moved"}]})).await;
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "moved"})).await;
+    moved.take(3, WAIT).await;
+    assert!(
+        moved.drain(Duration::from_millis(400)).await.is_empty(),
+        "a redirect is a failure, retried until the schedule runs out"
+    );
+    let mut target = target;
+    assert!(
+        target.drain(Duration::from_millis(300)).await.is_empty(),
+        "redirects are never followed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_close_at_max_events_and_after_max_wait() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    webhook(
+        &s,
+        &token,
+        &rx.url,
+        json!({"patterns": [{"pattern": "*"}], "batching": {"max_events": 1000, "max_wait_secs": 2}}),
+    )
+    .await;
+    for chunk in 0..5 {
+        let batch: Vec<Value> = (0..500)
+            .map(|i| json!({"type": "track", "userId": "u", "event": "bulk", "messageId": format!("m-{chunk}-{i}")}))
+            .collect();
+        send(&s, &token, json!({"batch": batch})).await;
+    }
+    let got = rx.take(3, WAIT).await;
+    let sizes: Vec<usize> = got.iter().map(|r| r.json().as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [1000, 1000, 500]);
+    let mut ids: Vec<String> = got
+        .iter()
+        .flat_map(|r| {
+            r.json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["messageId"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2500, "every event exactly once");
+
+    let sent = std::time::Instant::now();
+    send(&s, &token, json!({"type": "track", "userId": "u", "event": "lonely"})).await;
+    let lone = rx.next(WAIT).await;
+    assert_eq!(lone.json().as_array().unwrap().len(), 1);
+    assert!(lone.at - sent >= Duration::from_millis(1900), "sent after the max wait");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ingest_is_refused_whole_duplicates_are_delivered_once_and_private_targets_are_blocked() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    let (status, err) = s
+        .api(
+            Method::POST,
+            &token,
+            "/events",
+            Some(&json!({"batch": [
+                {"type": "track", "userId": "u", "event": "ok"},
+                {"type": "track", "userId": "u"}
+            ]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "batch[1].event");
+    let (status, err) = s
+        .api_raw(Method::POST, &token, "/events", "{\"type\": \"track\",")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["code"], "invalid_json");
+    let big = "x".repeat(600 * 1024);
+    let (status, err) = s
+        .api(
+            Method::POST,
+            &token,
+            "/events",
+            Some(&json!({"type": "track", "userId": "u", "event": "big", "properties": {"blob": big}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    let (status, _) = s
+        .api(
+            Method::POST,
+            "hrld_wrong",
+            "/events",
+            Some(&json!({"type": "track", "userId": "u", "event": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let reader = s.create_token("reader", &["read"]).await;
+    let (status, _) = s
+        .api(
+            Method::POST,
+            &reader,
+            "/events",
+            Some(&json!({"type": "track", "userId": "u", "event": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        rx.drain(Duration::from_millis(400)).await.is_empty(),
+        "nothing from refused requests"
+    );
+
+    let event = json!({"type": "track", "userId": "u", "event": "once", "messageId": "fixed-1"});
+    assert_eq!(send(&s, &token, event.clone()).await["accepted"], 1);
+    let again = send(&s, &token, event).await;
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["duplicates"], 1);
+    rx.next(WAIT).await;
+    assert!(
+        rx.drain(Duration::from_millis(500)).await.is_empty(),
+        "a repeated messageId is delivered once"
+    );
+
+    let strict = TestApp::spawn_with(|c| c.allow_private_targets = false).await;
+    let (s2, token2) = account(&strict).await;
+    let mut local = Receiver::start().await;
+    let (id, _) = webhook(&s2, &token2, &local.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    send(&s2, &token2, json!({"type": "track", "userId": "u", "event": "ssrf"})).await;
+    assert!(
+        local.drain(Duration::from_millis(800)).await.is_empty(),
+        "loopback targets are refused"
+    );
+    let db = sea_orm::Database::connect(strict.database_url()).await.unwrap();
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT error_kind FROM delivery_attempts",
+        ))
+        .await
+        .unwrap()
+        .expect("an attempt was recorded");
+    assert_eq!(
+        row.try_get::<Option<String>>("", "error_kind").unwrap().as_deref(),
+        Some("blocked"),
+        "webhook {id}"
+    );
+}
