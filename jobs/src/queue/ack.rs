@@ -157,10 +157,7 @@ where
 
 /// The row's next `(status, next_attempt_at)` for a handler result.
 fn outcome<T>(result: &Result<T, BoxDynError>, schedule: &[Duration], id: i64, attempt: i32) -> (&'static str, i64) {
-    let error = match result {
-        Ok(_) => return ("succeeded", 0),
-        Err(e) => e,
-    };
+    let Err(error) = result else { return ("succeeded", 0) };
     let wait = match classify(error.as_ref()) {
         Kind::Abort => {
             tracing::debug!(delivery.id = id, delivery.attempt = attempt, error = %error, "delivery aborted");

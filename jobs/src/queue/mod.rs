@@ -86,8 +86,8 @@ pub struct ClaimedDelivery {
 /// What can go wrong in the queue itself (handler errors are outcomes, not queue errors).
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    /// A statement failed. Transient ones are logged and retried inside the backend, so a
-    /// worker only sees this from a graceful close that could not complete.
+    /// A statement failed. The backend logs these and retries (claims after a poll interval,
+    /// acknowledgements a few times, then the lease); they never end a worker.
     #[error("delivery queue database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The connection is neither SQLite nor PostgreSQL: the worker stops with this error.

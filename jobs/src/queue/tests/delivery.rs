@@ -6,18 +6,37 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{AbortError, RetryAfterError};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::support::{Behaviour, TestDb, fast_cfg, start};
+use super::support::TestDb;
+use super::worker::{Behaviour, fast_cfg, start};
 use crate::queue::{DeliveryQueue, QueueConfig, notify_sql};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_row_is_delivered_exactly_once() {
     for t in TestDb::all().await {
         let ids = t.insert_due(2_000).await;
+        // Two queue handles = two processes competing for the same rows.
         let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(16));
+        let other = DeliveryQueue::new(t.db.clone(), fast_cfg(16));
         let b = Behaviour::ok();
-        let w = start(&queue, 16, &b);
-        t.wait_counts(Duration::from_secs(60), &[("succeeded", 2_000)]).await;
+        let (w, w2) = (start(&queue, 16, &b), start(&other, 16, &b));
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            let counts = t.counts().await;
+            let in_flight = counts.get("in_flight").copied().unwrap_or(0);
+            let bound = i64::try_from(2 * queue.config().max_outstanding).unwrap();
+            assert!(
+                in_flight <= bound,
+                "{:?}: {in_flight} in flight, more than max_outstanding",
+                t.backend()
+            );
+            if counts.get("succeeded") == Some(&2_000) {
+                break;
+            }
+            assert!(Instant::now() < end, "{:?}: timed out, {counts:?}", t.backend());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         w.stop().await;
+        w2.stop().await;
 
         let calls = b.calls();
         let mut per_id: HashMap<i64, usize> = HashMap::new();
@@ -39,7 +58,7 @@ async fn every_row_is_delivered_exactly_once() {
                 "{r:?}"
             );
         }
-        assert_eq!(queue.retries_in_flight(), 0);
+        assert_eq!((queue.retries_in_flight(), other.retries_in_flight()), (0, 0));
     }
 }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::support::{Behaviour, Row, TestDb, fast_cfg, start};
+use super::support::{Row, TestDb};
+use super::worker::{Behaviour, fast_cfg, start};
 use crate::queue::{DeliveryQueue, now_ms};
 
 const HANDLER: Duration = Duration::from_millis(100);

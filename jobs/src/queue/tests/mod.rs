@@ -6,3 +6,4 @@ mod lanes;
 mod plan;
 mod recovery;
 mod support;
+mod worker;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
 
-use super::support::{Behaviour, Row, TestDb, fast_cfg, handle, start};
+use super::support::{Row, TestDb};
+use super::worker::{Behaviour, fast_cfg, handle, start};
 use crate::queue::sql::AckRow;
 use crate::queue::{DeliveryQueue, now_ms};
 
@@ -177,5 +178,30 @@ async fn graceful_shutdown_leaves_nothing_in_flight() {
             );
         }
         assert_eq!(queue.retries_in_flight(), 0);
+    }
+}
+
+/// Claims that fail (here: the table is gone for a while) are logged and retried; the worker
+/// keeps running and delivers once the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_error_does_not_end_the_worker() {
+    for t in TestDb::all().await {
+        let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(4));
+        let b = Behaviour::ok();
+        let w = start(&queue, 4, &b);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        t.exec("ALTER TABLE deliveries RENAME TO deliveries_away").await;
+        // A dozen failed claims at a 20 ms poll.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            w.is_running(),
+            "{:?}: the worker ended on a database error",
+            t.backend()
+        );
+        t.exec("ALTER TABLE deliveries_away RENAME TO deliveries").await;
+        t.insert_due(10).await;
+        t.wait_counts(Duration::from_secs(10), &[("succeeded", 10)]).await;
+        w.stop().await;
+        assert_eq!(b.calls().len(), 10);
     }
 }

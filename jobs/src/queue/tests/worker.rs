@@ -1,0 +1,117 @@
+//! A scriptable handler that logs its calls, and a worker runner.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apalis::prelude::{BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt, WorkerError};
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::support::unique;
+use crate::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig, parse_retry_schedule};
+
+/// The test configuration: fast polling and reaping, retries after 50 ms and 100 ms.
+pub fn fast_cfg(concurrency: usize) -> QueueConfig {
+    QueueConfig {
+        poll: Duration::from_millis(20),
+        reap_every: Duration::from_millis(50),
+        retry_schedule: parse_retry_schedule("0,50ms,100ms").unwrap(),
+        ..QueueConfig::for_concurrency(concurrency)
+    }
+}
+
+type Script = Arc<dyn Fn(ClaimedDelivery) -> BoxFuture<'static, Result<(), BoxDynError>> + Send + Sync>;
+
+/// One handler call, as the handler saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub d: ClaimedDelivery,
+    pub started: Instant,
+    pub ended: Instant,
+}
+
+/// The worker's state: what the handler does, and a log of its calls.
+#[derive(Clone)]
+pub struct Behaviour {
+    script: Script,
+    pub log: Arc<Mutex<Vec<Call>>>,
+    pub started: Arc<Mutex<Vec<(ClaimedDelivery, Instant)>>>,
+}
+
+impl Behaviour {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(ClaimedDelivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
+    {
+        let script: Script = Arc::new(move |d| Box::pin(f(d)));
+        Behaviour {
+            script,
+            log: Arc::default(),
+            started: Arc::default(),
+        }
+    }
+
+    pub fn ok() -> Self {
+        Self::new(|_| async { Ok(()) })
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn calls_of(&self, id: i64) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.d.id == id).collect()
+    }
+}
+
+pub async fn handle(d: ClaimedDelivery, b: Data<Behaviour>) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    b.started.lock().unwrap().push((d.clone(), started));
+    let result = (b.script)(d.clone()).await;
+    b.log.lock().unwrap().push(Call {
+        d,
+        started,
+        ended: Instant::now(),
+    });
+    result
+}
+
+/// A worker running in the background until [`Running::stop`].
+pub struct Running {
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<Result<(), WorkerError>>,
+}
+
+pub fn start(queue: &DeliveryQueue, concurrency: usize, behaviour: &Behaviour) -> Running {
+    let worker = WorkerBuilder::new(unique("queue-test"))
+        .backend(queue.backend())
+        .data(behaviour.clone())
+        .concurrency(concurrency)
+        .parallelize(tokio::spawn)
+        .build(handle);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(worker.run_until(async move {
+        let _ = stopped.await;
+        Ok::<(), std::io::Error>(())
+    }));
+    Running { stop, handle }
+}
+
+impl Running {
+    pub fn is_running(&self) -> bool {
+        !self.handle.is_finished()
+    }
+
+    /// Stops gracefully: running deliveries finish and are acknowledged, buffered ones released.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("the worker stops within 30 s")
+            .unwrap()
+            .unwrap();
+    }
+}
