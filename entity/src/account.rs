@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     pub hipaa_mode: bool,
+    /// Minutes without a page (by event time) that end a visit: 1–1440, 30 by default.
+    pub visit_timeout_minutes: i32,
     pub created_at: i64,
 }
 

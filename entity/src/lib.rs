@@ -18,4 +18,5 @@ pub mod membership;
 pub mod profile;
 pub mod session;
 pub mod user;
+pub mod visitor;
 pub mod webhook;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_foundation;
 mod m20261126_000002_create_webhooks;
 mod m20261126_000003_create_events_and_deliveries;
+mod m20261127_000001_create_visitors;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_foundation::Migration),
             Box::new(m20261126_000002_create_webhooks::Migration),
             Box::new(m20261126_000003_create_events_and_deliveries::Migration),
+            Box::new(m20261127_000001_create_visitors::Migration),
         ]
     }
 }

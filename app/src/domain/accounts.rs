@@ -63,6 +63,7 @@ pub async fn signup(
         name: Set(account_name.clone()),
         slug: Set(slug(&account_name)),
         hipaa_mode: Set(false),
+        visit_timeout_minutes: Set(super::visits::DEFAULT_TIMEOUT_MINUTES),
         created_at: Set(now),
         ..Default::default()
     }
@@ -99,6 +100,7 @@ pub async fn signup(
     )
     .await?;
     apps::create_in(&txn, &actor, "My first app").await?;
+    super::visits::seed_builtins(&txn, account.id, now).await?;
     txn.commit().await?;
     Ok(SignedUp { user, account })
 }
@@ -157,12 +159,33 @@ pub async fn get(db: &DatabaseConnection, account_id: i64) -> DomainResult<accou
 pub struct AccountUpdate {
     pub name: String,
     pub hipaa_mode: bool,
+    /// Minutes without a page that end a visit, as typed (validated here: a whole number 1–1440);
+    /// `None` keeps the current value.
+    pub visit_timeout_minutes: Option<String>,
 }
 
-/// Renames the account and sets HIPAA mode, recording a diff.
+/// Parses the visit timeout field: a whole number of minutes within the allowed bounds.
 ///
 /// # Errors
-/// `Forbidden` for viewers; `Invalid` for a bad name.
+/// Not a number, or out of bounds.
+pub fn parse_visit_timeout(field: &str, raw: &str) -> Result<i32, super::FieldError> {
+    use super::visits::{MAX_TIMEOUT_MINUTES, MIN_TIMEOUT_MINUTES};
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|m| (MIN_TIMEOUT_MINUTES..=MAX_TIMEOUT_MINUTES).contains(m))
+        .ok_or_else(|| {
+            validate::field_error(
+                field,
+                format!("Visit timeout must be a whole number of minutes from {MIN_TIMEOUT_MINUTES} to {MAX_TIMEOUT_MINUTES}."),
+            )
+        })
+}
+
+/// Renames the account, sets HIPAA mode and the visit timeout, recording a diff.
+///
+/// # Errors
+/// `Forbidden` for viewers; `Invalid` for a bad name or visit timeout.
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -170,15 +193,25 @@ pub async fn update(
     input: &AccountUpdate,
 ) -> DomainResult<account::Model> {
     role.require_write()?;
-    let name = validate::name("name", &input.name).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let mut errors = Errors::default();
+    let name = errors.take(validate::name("name", &input.name));
+    let timeout = match &input.visit_timeout_minutes {
+        Some(raw) => errors.take(parse_visit_timeout("visit_timeout_minutes", raw)).map(Some),
+        None => Some(None),
+    };
+    errors.finish()?;
+    let (Some(name), Some(timeout)) = (name, timeout) else {
+        return Err(DomainError::invalid("name", "invalid input"));
+    };
     let txn = begin_write(db).await?;
     let current = account::Entity::find_by_id(actor.account_id)
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
+    let timeout = timeout.unwrap_or(current.visit_timeout_minutes);
     let diff = audit::diff(
-        &json!({ "name": current.name, "hipaa_mode": current.hipaa_mode }),
-        &json!({ "name": name, "hipaa_mode": input.hipaa_mode }),
+        &json!({ "name": current.name, "hipaa_mode": current.hipaa_mode, "visit_timeout_minutes": current.visit_timeout_minutes }),
+        &json!({ "name": name, "hipaa_mode": input.hipaa_mode, "visit_timeout_minutes": timeout }),
         &[],
     );
     if diff.as_object().is_none_or(serde_json::Map::is_empty) {
@@ -187,6 +220,7 @@ pub async fn update(
     let mut active: account::ActiveModel = current.into();
     active.name = Set(name.clone());
     active.hipaa_mode = Set(input.hipaa_mode);
+    active.visit_timeout_minutes = Set(timeout);
     let updated = active.update(&txn).await?;
     let entry = Entry {
         action: "account.updated",

@@ -16,6 +16,7 @@ pub mod page;
 pub mod roles;
 pub mod tokens;
 pub mod validate;
+pub mod visits;
 pub mod webhooks;
 
 use sea_orm::DbErr;

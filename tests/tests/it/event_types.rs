@@ -56,7 +56,11 @@ async fn event_types_are_unique_per_account_archivable_and_audited() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Order Completed", "flows.completed"]);
+    // Newest first; the built-in derived visitor events come with every account.
+    assert_eq!(
+        names,
+        ["Order Completed", "flows.completed", "NEW_VISIT", "NEW_VISITOR"]
+    );
     let page = s.page("/settings/event-types").await;
     assert!(page.contains("badge grey\">archived"));
 

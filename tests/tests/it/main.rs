@@ -11,4 +11,5 @@ mod members;
 mod openapi;
 mod validation;
 mod viewer;
+mod visits;
 mod webhooks;

@@ -57,6 +57,15 @@ pub async fn ingest(
         for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &m)) {
             outcome.deliveries += enqueue(&txn, hook, app, &m, event_id, now).await?;
         }
+        // Derived NEW_VISITOR / NEW_VISIT events of a page: stored and queued like sent ones.
+        for d in super::visits::derive(&txn, app, &m).await? {
+            let Some(derived_id) = store_event(&txn, app, &d, now).await? else {
+                continue;
+            };
+            for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &d)) {
+                outcome.deliveries += enqueue(&txn, hook, app, &d, derived_id, now).await?;
+            }
+        }
     }
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres && outcome.deliveries > 0 {
         txn.execute_unprepared(herald_jobs::queue::notify_sql()).await?;

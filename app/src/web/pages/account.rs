@@ -1,4 +1,4 @@
-//! Settings → Account: name and HIPAA mode.
+//! Settings → Account: name, HIPAA mode and the visit timeout.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,6 +19,7 @@ struct AccountPage {
     chrome: Chrome,
     name: String,
     hipaa_mode: bool,
+    visit_timeout_minutes: String,
     slug: String,
     created: String,
     saved: bool,
@@ -35,6 +36,7 @@ fn view(req: &HttpRequest, user: &CurrentUser) -> AccountPage {
         chrome: Chrome::new(req, user, "account"),
         name: user.account.name.clone(),
         hipaa_mode: user.account.hipaa_mode,
+        visit_timeout_minutes: user.account.visit_timeout_minutes.to_string(),
         slug: user.account.slug.clone(),
         created: short(user.account.created_at),
         saved: false,
@@ -54,6 +56,8 @@ pub struct AccountForm {
     name: String,
     #[serde(default)]
     hipaa_mode: Option<String>,
+    #[serde(default)]
+    visit_timeout_minutes: Option<String>,
 }
 
 pub async fn update(
@@ -65,6 +69,7 @@ pub async fn update(
     let input = AccountUpdate {
         name: form.name,
         hipaa_mode: form.hipaa_mode.is_some(),
+        visit_timeout_minutes: form.visit_timeout_minutes,
     };
     match accounts::update(&state.db, &user.actor(), user.role, &input).await {
         Ok(_) => Ok(see_other("/settings/account?saved=1")),
@@ -72,6 +77,9 @@ pub async fn update(
             let mut page = view(&req, &user);
             page.name = input.name;
             page.hipaa_mode = input.hipaa_mode;
+            if let Some(typed) = input.visit_timeout_minutes {
+                page.visit_timeout_minutes = typed;
+            }
             page.errors = e.field_errors().into();
             render(form_status(&e), &page)
         }
