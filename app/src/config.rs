@@ -32,6 +32,15 @@ pub struct Config {
     /// `HERALD_ALLOW_PRIVATE_TARGETS`, default false: allow webhooks to loopback/private addresses
     /// (self-hosting on a private network, tests against a local receiver).
     pub allow_private_targets: bool,
+    /// `HERALD_AUTO_DISABLE_AFTER_HOURS`, default 120 (5 days): a webhook whose deliveries have
+    /// all failed for this long is disabled by Herald, with the reason shown on its page.
+    pub auto_disable_after: Duration,
+    /// `HERALD_RETENTION_DAYS`, default 30: attempt logs and the bodies of finished deliveries
+    /// older than this are purged.
+    pub retention_days: u32,
+    /// `HERALD_MAINTENANCE_EVERY_SECS`, default 60: how often the auto-disable check runs
+    /// (retention runs at most hourly). Tests shorten it.
+    pub maintenance_every: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -46,6 +55,9 @@ impl std::fmt::Debug for Config {
             .field("retry_schedule", &self.retry_schedule)
             .field("lease", &self.lease)
             .field("allow_private_targets", &self.allow_private_targets)
+            .field("auto_disable_after", &self.auto_disable_after)
+            .field("retention_days", &self.retention_days)
+            .field("maintenance_every", &self.maintenance_every)
             .finish()
     }
 }
@@ -60,6 +72,9 @@ const KNOWN: &[&str] = &[
     "HERALD_RETRY_SCHEDULE",
     "HERALD_LEASE_SECS",
     "HERALD_ALLOW_PRIVATE_TARGETS",
+    "HERALD_AUTO_DISABLE_AFTER_HOURS",
+    "HERALD_RETENTION_DAYS",
+    "HERALD_MAINTENANCE_EVERY_SECS",
 ];
 
 impl Config {
@@ -101,7 +116,10 @@ impl Config {
         };
         let lease = match var("HERALD_LEASE_SECS") {
             Some(v) => Duration::from_secs(
-                v.parse::<u64>().ok().filter(|n| (2..=3600).contains(n)).context("HERALD_LEASE_SECS must be from 2 to 3600")?,
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| (2..=3600).contains(n))
+                    .context("HERALD_LEASE_SECS must be from 2 to 3600")?,
             ),
             None => Duration::from_secs(60),
         };
@@ -109,6 +127,33 @@ impl Config {
             None | Some("false" | "0" | "no") => false,
             Some("true" | "1" | "yes") => true,
             Some(other) => anyhow::bail!("HERALD_ALLOW_PRIVATE_TARGETS must be true or false, not {other:?}"),
+        };
+        let auto_disable_after = match var("HERALD_AUTO_DISABLE_AFTER_HOURS") {
+            Some(v) => Duration::from_secs(
+                3600 * v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|h| (1..=24 * 365).contains(h))
+                    .context("HERALD_AUTO_DISABLE_AFTER_HOURS must be a whole number of hours from 1 to 8760")?,
+            ),
+            None => Duration::from_secs(120 * 3600),
+        };
+        let retention_days = match var("HERALD_RETENTION_DAYS") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .context("HERALD_RETENTION_DAYS must be a whole number of days from 1 to 3650")?,
+            None => 30,
+        };
+        let maintenance_every = match var("HERALD_MAINTENANCE_EVERY_SECS") {
+            Some(v) => Duration::from_secs(
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=86_400).contains(s))
+                    .context("HERALD_MAINTENANCE_EVERY_SECS must be from 1 to 86400")?,
+            ),
+            None => Duration::from_secs(60),
         };
         Ok(Self {
             database_url,
@@ -120,6 +165,9 @@ impl Config {
             retry_schedule,
             lease,
             allow_private_targets,
+            auto_disable_after,
+            retention_days,
+            maintenance_every,
         })
     }
 }

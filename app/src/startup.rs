@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
@@ -27,13 +28,15 @@ pub struct Application {
     background: Option<Background>,
 }
 
-/// The background side of a process: delivery workers, batch closer, housekeeping.
+/// The background side of a process: delivery workers, batch closer, maintenance
+/// (auto-disable, retention), housekeeping.
 pub struct Background {
     db: DatabaseConnection,
     database_url: String,
     queue: DeliveryQueue,
     state: WorkerState,
     concurrency: usize,
+    maintenance: worker::Maintenance,
 }
 
 fn queue_for(db: &DatabaseConnection, config: &Config) -> DeliveryQueue {
@@ -67,6 +70,11 @@ impl Background {
             queue,
             state,
             concurrency: config.workers,
+            maintenance: worker::Maintenance {
+                every: config.maintenance_every,
+                auto_disable_after: config.auto_disable_after,
+                retention: Duration::from_secs(u64::from(config.retention_days) * 86_400),
+            },
         })
     }
 
@@ -87,6 +95,7 @@ impl Background {
         tokio::select! {
             () = worker::run(self.state, self.queue.clone(), self.concurrency, shutdown) => {}
             () = worker::close_batches(self.db.clone(), self.queue) => {}
+            () = worker::maintenance(self.db.clone(), self.maintenance) => {}
             () = worker::housekeeping(self.db) => {}
         }
     }

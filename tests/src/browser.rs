@@ -139,13 +139,12 @@ impl Browser {
         el.click().await.expect("click");
     }
 
-    /// The text of the element matched by a CSS selector, if any.
-    ///
-    /// # Panics
-    /// On a WebDriver error other than "not found".
+    /// The text of the element matched by a CSS selector, if any (`None` also while the page it
+    /// was found on is being replaced).
     pub async fn text(&self, css: &str) -> Option<String> {
         match self.client.find(Locator::Css(css)).await {
-            Ok(el) => Some(el.text().await.expect("text")),
+            // A stale element belongs to the page being navigated away from: not there (yet).
+            Ok(el) => el.text().await.ok(),
             Err(_) => None,
         }
     }
@@ -197,13 +196,14 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG screenshot under `tests/screenshots/<name>.png` for people to look at.
+    /// Saves a PNG screenshot under `<workspace>/target/screenshots/<name>.png` for people to
+    /// look at (kept out of the source tree, beside the build output).
     ///
     /// # Panics
     /// When the screenshot cannot be taken or written.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots"));
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }

@@ -54,6 +54,9 @@ impl TestApp {
             retry_schedule: [0, 50, 100, 150, 200].into_iter().map(Duration::from_millis).collect(),
             lease: Duration::from_secs(60),
             allow_private_targets: true,
+            auto_disable_after: Duration::from_secs(120 * 3600),
+            retention_days: 30,
+            maintenance_every: Duration::from_secs(60),
         };
         adjust(&mut config);
         let app = Application::build(config, true).await.expect("Herald starts");

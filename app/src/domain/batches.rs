@@ -45,13 +45,13 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
     let mut tokens: HashMap<i64, String> = HashMap::new();
     let mut bodies = Vec::with_capacity(events.len());
     for e in &events {
-        if !tokens.contains_key(&e.app_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = tokens.entry(e.app_id) {
             let token = app::Entity::find_by_id(e.app_id)
                 .one(conn)
                 .await?
                 .map(|a| a.app_token)
                 .unwrap_or_default();
-            tokens.insert(e.app_id, token);
+            slot.insert(token);
         }
         let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
         let token = tokens.get(&e.app_id).map_or("", String::as_str);

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod batches;
+pub mod deliveries;
 pub mod event_types;
 pub mod ingest;
 pub mod members;

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use apalis::prelude::{AbortError, BoxDynError, Data, RetryAfterError};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
-use serde_json::json;
 
 use entity::{account, delivery, delivery_attempt, webhook};
 use herald_jobs::queue::ClaimedDelivery;
@@ -21,7 +20,6 @@ use herald_jobs::send::{Attempt, OutboundRequest, Sender, Signing, Verdict};
 use herald_jobs::spec::SignatureScheme;
 
 use crate::db::now_ms;
-use crate::domain::audit::{self, Actor, ActorKind, Entry};
 use crate::domain::webhooks::Webhook;
 
 /// What every delivery needs; shared by all workers of a process.
@@ -162,25 +160,7 @@ async fn record(
 async fn disable_gone(db: &DatabaseConnection, hook: &Webhook) -> Result<(), BoxDynError> {
     let reason = "Disabled by Herald: the endpoint answered 410 Gone. Re-enable it once the URL works again.";
     let txn = crate::db::begin_write(db).await?;
-    let mut row: webhook::ActiveModel = hook.model.clone().into();
-    row.enabled = Set(false);
-    row.disabled_reason = Set(Some(reason.to_owned()));
-    row.updated_at = Set(now_ms());
-    row.update(&txn).await?;
-    let actor = Actor {
-        account_id: hook.model.account_id,
-        kind: ActorKind::System,
-        ip: None,
-        user_agent: None,
-    };
-    let entry = Entry {
-        action: "webhook.disabled",
-        target_type: "webhook",
-        target_id: Some(hook.model.public_id.clone()),
-        target_label: hook.model.name.clone(),
-        diff: json!({ "enabled": { "before": true, "after": false }, "reason": { "before": null, "after": reason } }),
-    };
-    audit::record(&txn, &actor, entry).await?;
+    crate::domain::webhooks::disable_by_system(&txn, &hook.model, reason).await?;
     txn.commit().await?;
     Ok(())
 }

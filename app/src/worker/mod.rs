@@ -61,6 +61,44 @@ pub async fn close_batches(db: DatabaseConnection, queue: DeliveryQueue) {
     }
 }
 
+/// What the maintenance loop does and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Maintenance {
+    /// Between two auto-disable checks.
+    pub every: Duration,
+    /// See [`crate::domain::deliveries::auto_disable`].
+    pub auto_disable_after: Duration,
+    /// See [`crate::domain::deliveries::purge_old`].
+    pub retention: Duration,
+}
+
+/// Least time between two retention runs: purging is bounded work, but there is no hurry.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Auto-disables webhooks that only fail (every `m.every`) and purges old history (hourly).
+/// Both are safe to run in several processes at once: each change re-checks its rows.
+pub async fn maintenance(db: DatabaseConnection, m: Maintenance) {
+    let mut tick = tokio::time::interval(m.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge: Option<tokio::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        match crate::domain::deliveries::auto_disable(&db, m.auto_disable_after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(webhooks = n, "auto-disabled failing webhooks"),
+            Err(e) => tracing::warn!(error = %e, "auto-disable check failed; retrying on the next tick"),
+        }
+        if last_purge.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
+            last_purge = Some(tokio::time::Instant::now());
+            match crate::domain::deliveries::purge_old(&db, m.retention).await {
+                Ok((0, 0)) => {}
+                Ok((attempts, bodies)) => tracing::info!(attempts, bodies, "purged old delivery history"),
+                Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying in an hour"),
+            }
+        }
+    }
+}
+
 /// Expired sessions, invitations and login-failure records.
 pub async fn housekeeping(db: DatabaseConnection) {
     herald_jobs::housekeeping::run(db, HOUSEKEEPING_EVERY, now_ms).await;

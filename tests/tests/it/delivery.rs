@@ -64,10 +64,13 @@ async fn a_tracked_event_arrives_signed_in_the_event_format() {
     assert!(body["messageId"].is_string() && body["receivedAt"].is_string() && body["timestamp"].is_string());
     let id = got.header("webhook-id").unwrap();
     let ts: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
     assert!(signing::verify_standard(
         &secret.unwrap(),
         id,
@@ -220,7 +223,11 @@ async fn segment_endpoints_take_write_keys_gzip_and_batches_and_opted_in_types_a
             "track:NEW_VISITOR"
         ]
     );
-    let track = got.iter().map(|r| r.json()).find(|b| b["event"] == "A").unwrap();
+    let track = got
+        .iter()
+        .map(herald_tests::receiver::Received::json)
+        .find(|b| b["event"] == "A")
+        .unwrap();
     assert_eq!(
         track["context"]["library"]["name"], "analytics-python",
         "batch context is merged into messages"
@@ -337,7 +344,7 @@ async fn failures_are_retried_with_the_same_id_and_body_until_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_redirects_and_retry_after_are_handled() {
     let app = TestApp::spawn_with(|c| {
-        c.retry_schedule = vec![Duration::ZERO, Duration::from_millis(50), Duration::from_millis(50)]
+        c.retry_schedule = vec![Duration::ZERO, Duration::from_millis(50), Duration::from_millis(50)];
     })
     .await;
     let (s, token) = account(&app).await;

@@ -6,6 +6,7 @@ mod browser;
 mod crash;
 mod delivery;
 mod event_types;
+mod history;
 mod isolation;
 mod members;
 mod openapi;

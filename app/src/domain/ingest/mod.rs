@@ -271,3 +271,18 @@ pub async fn event_body(conn: &impl ConnectionTrait, account_id: i64, event_id: 
         .ok_or(super::DomainError::NotFound)?;
     serde_json::from_str(&e.body).map_err(|err| sea_orm::DbErr::Custom(format!("events.body: {err}")).into())
 }
+
+/// The body `hook` sends for a **Send Test** sample event: the same rendering as a real event,
+/// with `"test": true` added in the `event` and `envelope` formats.
+///
+/// # Errors
+/// Database failure.
+pub async fn render_test(
+    conn: &impl ConnectionTrait,
+    hook: &Webhook,
+    app_token: &str,
+    account_id: i64,
+    event: &Value,
+) -> DomainResult<Value> {
+    matching::render(conn, hook, app_token, account_id, event, true).await
+}

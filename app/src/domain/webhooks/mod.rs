@@ -297,3 +297,28 @@ pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest
         next_cursor: page.next_cursor,
     })
 }
+
+/// Herald itself turns a webhook off (auto-disable, `410 Gone`): the reason is stored and shown
+/// on its page and the list, queued deliveries are cancelled, and an audit row by `Herald`
+/// records it. Re-enabling (by a person) clears the reason and resumes delivery of new events.
+///
+/// # Errors
+/// Database failure.
+pub async fn disable_by_system(conn: &impl ConnectionTrait, hook: &webhook::Model, reason: &str) -> DomainResult<()> {
+    let mut row: webhook::ActiveModel = hook.clone().into();
+    row.enabled = Set(false);
+    row.disabled_reason = Set(Some(reason.to_owned()));
+    row.updated_by = Set("Herald".to_owned());
+    row.updated_at = Set(now_ms());
+    row.update(conn).await?;
+    cancel_queued(conn, hook.id).await?;
+    let actor = Actor {
+        account_id: hook.account_id,
+        kind: ActorKind::System,
+        ip: None,
+        user_agent: None,
+    };
+    let diff = json!({ "enabled": { "before": true, "after": false }, "reason": { "before": null, "after": reason } });
+    audit::record(conn, &actor, entry("webhook.disabled", hook, diff)).await?;
+    Ok(())
+}

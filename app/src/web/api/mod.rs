@@ -3,6 +3,7 @@
 
 mod apps;
 mod audit;
+mod deliveries;
 mod event_types;
 mod events;
 mod tokens;
@@ -66,6 +67,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::disable)
         .service(webhooks::rotate_secret)
         .service(webhooks::secret)
+        .service(deliveries::list)
+        .service(deliveries::get)
+        .service(deliveries::retry)
+        .service(deliveries::replay)
+        .service(deliveries::test)
+        .service(deliveries::stats)
         .service(audit::list)
         .service(audit::get)
         .route("/openapi.json", web::get().to(openapi_json))

@@ -5,6 +5,7 @@ mod account;
 mod apps;
 mod audit;
 mod auth;
+mod deliveries;
 mod event_types;
 mod members;
 mod tokens;
@@ -50,6 +51,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/settings/webhooks/{id}/secret/rotate",
             web::post().to(webhooks::rotate),
         )
+        .route("/settings/webhooks/{id}/test", web::post().to(webhooks::send_test))
+        .route(
+            "/settings/webhooks/{id}/replay",
+            web::get().to(deliveries::confirm_replay),
+        )
+        .route("/settings/webhooks/{id}/replay", web::post().to(deliveries::replay))
+        .route("/settings/deliveries/{id}", web::get().to(deliveries::page))
+        .route("/settings/deliveries/{id}/retry", web::post().to(deliveries::retry))
         .route("/settings/tokens", web::get().to(tokens::page))
         .route("/settings/tokens", web::post().to(tokens::create))
         .route("/settings/tokens/{id}/revoke", web::post().to(tokens::revoke))

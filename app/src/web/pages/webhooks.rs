@@ -10,6 +10,7 @@ use herald_jobs::spec::EventType;
 
 use super::audit::AuditRow;
 use super::auth::Empty;
+use super::deliveries::{self as delivery_pages, DeliveriesTab, FilterForm, TestForm, TestResultView};
 use super::tokens::CursorQuery;
 use super::webhook_form::{FormView, WebhookFormData};
 use super::{Chrome, FormErrors, is_form_error, render, see_other};
@@ -147,7 +148,7 @@ pub async fn create(
     let input = form.into_input();
     match webhooks::create(&state.db, &state.secrets, &user.actor(), &input).await {
         Ok(created) => Ok(see_other(&format!(
-            "/settings/webhooks/{}?created=1",
+            "/settings/webhooks/{}?tab=settings&created=1",
             created.webhook.model.public_id
         ))),
         Err(e) if is_form_error(&e) => {
@@ -186,6 +187,11 @@ struct DetailPage {
     apps: Vec<(i64, String)>,
     known_events: Vec<String>,
     history: Page<AuditRow>,
+    deliveries: DeliveriesTab,
+    /// The result of a Send Test just made from the list or this page.
+    test_result: Option<TestResultView>,
+    /// Why a Send Test could not be made.
+    test_error: Option<String>,
     created: String,
     updated: String,
 }
@@ -197,6 +203,9 @@ pub struct DetailQuery {
     created: Option<String>,
     rotated: Option<String>,
     saved: Option<String>,
+    replayed: Option<String>,
+    #[serde(flatten)]
+    filter: FilterForm,
 }
 
 async fn detail_view(
@@ -204,9 +213,14 @@ async fn detail_view(
     state: &AppState,
     user: &CurrentUser,
     w: Webhook,
-    history_cursor: Option<&str>,
+    tab: &'static str,
+    filter: FilterForm,
+    cursor: Option<&str>,
 ) -> Result<DetailPage, PageError> {
     let (apps, known_events) = pickers(state, user.account.id).await?;
+    let history_cursor = if tab == "history" { cursor } else { None };
+    let deliveries_cursor = if tab == "deliveries" { cursor } else { None };
+    let deliveries = delivery_pages::tab(state, user.account.id, &w.model.public_id, filter, deliveries_cursor).await?;
     let filter = Filter {
         target_type: Some("webhook".into()),
         target_id: Some(w.model.public_id.clone()),
@@ -237,11 +251,14 @@ async fn detail_view(
             .filter(|t| *t > crate::db::now_ms())
             .map(short),
         notice: None,
-        tab: "settings",
+        tab,
         errors: FormErrors::default(),
         apps,
         known_events,
         history,
+        deliveries,
+        test_result: None,
+        test_error: None,
         created: short(w.model.created_at),
         updated: short(w.model.updated_at),
     })
@@ -254,14 +271,17 @@ pub async fn detail(
     id: web::Path<String>,
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let q = q.into_inner();
     let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, q.cursor.as_deref()).await?;
-    page.tab = if q.tab.as_deref() == Some("history") {
-        "history"
-    } else {
-        "settings"
+    let tab = match q.tab.as_deref() {
+        Some("history") => "history",
+        Some("settings") => "settings",
+        _ => "deliveries",
     };
-    page.notice = if q.created.is_some() {
+    let mut page = detail_view(&req, &state, &user, w, tab, q.filter, q.cursor.as_deref()).await?;
+    page.notice = if q.replayed.is_some() {
+        Some("Replay started. Progress is shown above the deliveries; refresh to update it.")
+    } else if q.created.is_some() {
         Some("Webhook created. Reveal the secret below to verify signatures on your side.")
     } else if q.rotated.is_some() {
         Some("Secret rotated. The previous secret keeps signing a second signature for 24 hours.")
@@ -283,10 +303,10 @@ pub async fn update(
     user.role.require_write()?;
     let input = form.into_input();
     match webhooks::update(&state.db, &user.actor(), &id, &input).await {
-        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?saved=1"))),
+        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?tab=settings&saved=1"))),
         Err(e) if is_form_error(&e) => {
             let w = webhooks::get(&state.db, user.account.id, &id).await?;
-            let mut page = detail_view(&req, &state, &user, w, None).await?;
+            let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
             page.form = FormView::from_input(&input, format!("/settings/webhooks/{id}"), false);
             page.errors = e.field_errors().into();
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -313,7 +333,7 @@ async fn toggle(
     user.role.require_write()?;
     webhooks::set_enabled(&state.db, &user.actor(), id, enabled).await?;
     Ok(see_other(&if back == "detail" {
-        format!("/settings/webhooks/{id}")
+        format!("/settings/webhooks/{id}?tab=settings")
     } else {
         "/settings/webhooks".to_owned()
     }))
@@ -384,7 +404,7 @@ pub async fn reveal(
     user.role.require_write()?;
     let secrets = webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?;
     let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, None).await?;
+    let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
     page.revealed = Some(secrets);
     render(StatusCode::OK, &page)
 }
@@ -404,13 +424,43 @@ pub async fn rotate(
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
     match webhooks::rotate_secret(&state.db, &state.secrets, &user.actor(), &id, Some(&form.secret)).await {
-        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?rotated=1"))),
+        Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?tab=settings&rotated=1"))),
         Err(e @ DomainError::Invalid(_)) => {
             let w = webhooks::get(&state.db, user.account.id, &id).await?;
-            let mut page = detail_view(&req, &state, &user, w, None).await?;
+            let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
             page.errors = e.field_errors().into();
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /settings/webhooks/{id}/test` (from the list or the page): sends a sample event and
+/// shows the webhook's page with the result of its first attempt.
+pub async fn send_test(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<TestForm>,
+) -> Result<HttpResponse, PageError> {
+    user.role.require_write()?;
+    let result = crate::domain::deliveries::send_test(
+        &state.db,
+        &state.queue,
+        user.account.id,
+        &id,
+        Some(form.event_name.as_str()),
+    )
+    .await;
+    let (result, error) = match result {
+        Ok(outcome) => (Some(TestResultView::from(outcome)), None),
+        Err(e @ DomainError::Invalid(_)) => (None, Some(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let w = webhooks::get(&state.db, user.account.id, &id).await?;
+    let mut page = detail_view(&req, &state, &user, w, "deliveries", FilterForm::default(), None).await?;
+    page.test_result = result;
+    page.test_error = error;
+    render(StatusCode::OK, &page)
 }
