@@ -20,7 +20,20 @@ impl TestDb {
     /// # Panics
     /// When PostgreSQL is configured but unreachable: the run must not silently fall back.
     pub async fn create() -> TestDb {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Self::create_for(false).await
+    }
+
+    /// As [`TestDb::create`]; `require_postgres` refuses to fall back to SQLite.
+    ///
+    /// # Panics
+    /// When PostgreSQL is required but `TEST_DATABASE_URL` is unset or unreachable.
+    pub async fn create_for(require_postgres: bool) -> TestDb {
+        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        assert!(
+            url.is_some() || !require_postgres,
+            "set TEST_DATABASE_URL to a PostgreSQL database"
+        );
+        match url {
             Some(admin_url) => {
                 let name = crate::unique("herald_test").replace('-', "_");
                 let admin = Database::connect(admin_url.as_str())

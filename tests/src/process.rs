@@ -12,10 +12,15 @@ use std::time::{Duration, Instant};
 #[must_use]
 pub fn herald_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let bin = dir.join(format!("herald{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: run the suite with `cargo test --workspace`, which builds it", bin.display());
-    bin
+    let name = format!("herald{}", std::env::consts::EXE_SUFFIX);
+    // Test binaries live in target/<profile>/deps, other binaries (herald-bench) beside herald.
+    let candidates: Vec<PathBuf> = exe.ancestors().skip(1).take(2).map(|dir| dir.join(&name)).collect();
+    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
+        panic!(
+            "{} is missing: run the suite with `cargo test --workspace`, which builds it",
+            candidates[1].display()
+        )
+    })
 }
 
 /// A running `herald` child process; killed when dropped.
@@ -31,7 +36,10 @@ impl HeraldProcess {
     /// # Panics
     /// When it does not start within 30 s.
     pub async fn start(args: &[&str], env: &[(&str, String)]) -> HeraldProcess {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let mut cmd = tokio::process::Command::new(herald_binary());
         cmd.args(args)
             .env("HERALD_BIND", format!("127.0.0.1:{port}"))
@@ -43,7 +51,10 @@ impl HeraldProcess {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("herald starts");
-        let process = HeraldProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let process = HeraldProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         if args.first() != Some(&"worker") {
             let deadline = Instant::now() + Duration::from_secs(30);
             let client = reqwest::Client::new();

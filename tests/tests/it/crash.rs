@@ -28,12 +28,23 @@ async fn killing_the_process_mid_flight_loses_no_event() {
     let s = Session::new(&first.base);
     s.signup(&unique("crash@example.com"), "Crash").await;
     let token = s.create_token("all", &["ingest", "read", "write"]).await;
-    let (status, _) = s.api(Method::POST, &token, "/webhooks", Some(&json!({"name": "slow", "url": rx.url, "patterns": [{"pattern": "*"}]}))).await;
+    let (status, _) = s
+        .api(
+            Method::POST,
+            &token,
+            "/webhooks",
+            Some(&json!({"name": "slow", "url": rx.url, "patterns": [{"pattern": "*"}]})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     const N: usize = 2000;
     for chunk in 0..N / 100 {
-        let batch: Vec<Value> = (0..100).map(|i| json!({"type": "track", "userId": "u", "event": "crash", "messageId": format!("c-{chunk}-{i}")})).collect();
-        let (status, res) = s.api(Method::POST, &token, "/events", Some(&json!({"batch": batch}))).await;
+        let batch: Vec<Value> = (0..100)
+            .map(|i| json!({"type": "track", "userId": "u", "event": "crash", "messageId": format!("c-{chunk}-{i}")}))
+            .collect();
+        let (status, res) = s
+            .api(Method::POST, &token, "/events", Some(&json!({"batch": batch})))
+            .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{res}");
     }
     let before = rx.take(300, Duration::from_secs(60)).await;
@@ -43,20 +54,33 @@ async fn killing_the_process_mid_flight_loses_no_event() {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut webhook_ids: HashMap<String, usize> = HashMap::new();
     for r in &before {
-        *seen.entry(r.json()["messageId"].as_str().unwrap().to_owned()).or_default() += 1;
-        *webhook_ids.entry(r.header("webhook-id").unwrap().to_owned()).or_default() += 1;
+        *seen
+            .entry(r.json()["messageId"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        *webhook_ids
+            .entry(r.header("webhook-id").unwrap().to_owned())
+            .or_default() += 1;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while seen.len() < N {
         let r = tokio::time::timeout_at(deadline, async { rx.take(1, Duration::from_secs(120)).await.remove(0) })
             .await
             .unwrap_or_else(|_| panic!("only {} of {N} events delivered after the restart", seen.len()));
-        *seen.entry(r.json()["messageId"].as_str().unwrap().to_owned()).or_default() += 1;
-        *webhook_ids.entry(r.header("webhook-id").unwrap().to_owned()).or_default() += 1;
+        *seen
+            .entry(r.json()["messageId"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        *webhook_ids
+            .entry(r.header("webhook-id").unwrap().to_owned())
+            .or_default() += 1;
     }
     let duplicates: usize = webhook_ids.values().map(|n| n - 1).sum();
-    println!("crash test: {N} events delivered, {duplicates} duplicate requests (same webhook-id) from attempts in flight at the kill");
+    println!(
+        "crash test: {N} events delivered, {duplicates} duplicate requests (same webhook-id) from attempts in flight at the kill"
+    );
     assert_eq!(seen.len(), N, "every event delivered at least once");
-    assert!(duplicates <= 256, "duplicates are bounded by the claims in flight: {duplicates}");
+    assert!(
+        duplicates <= 256,
+        "duplicates are bounded by the claims in flight: {duplicates}"
+    );
     drop(second);
 }

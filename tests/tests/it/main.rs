@@ -10,6 +10,7 @@ mod history;
 mod isolation;
 mod members;
 mod openapi;
+mod scale_out;
 mod validation;
 mod viewer;
 mod visits;
