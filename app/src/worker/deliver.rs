@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use apalis::prelude::{AbortError, BoxDynError, Data, RetryAfterError};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use entity::{account, delivery, delivery_attempt, webhook};
 use herald_jobs::queue::ClaimedDelivery;
@@ -128,7 +129,9 @@ async fn record(
     hipaa: bool,
 ) -> Result<(), BoxDynError> {
     let headers = |h: &[(String, String)]| serde_json::to_string(h).unwrap_or_else(|_| "[]".into());
-    delivery_attempt::ActiveModel {
+    // One write transaction for both rows: on SQLite every commit takes the single write lock.
+    let txn = crate::db::begin_write(db).await?;
+    let row = delivery_attempt::ActiveModel {
         account_id: Set(d.account_id),
         delivery_id: Set(d.id),
         attempt: Set(attempt),
@@ -143,16 +146,22 @@ async fn record(
         error_kind: Set(a.error.as_ref().map(|e| e.kind.as_str().to_owned())),
         error_message: Set(a.error.as_ref().map(|e| e.message.clone())),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let mut row: delivery::ActiveModel = d.clone().into();
-    row.last_status = Set(a.status.map(i32::from));
-    row.last_error = Set(a.error.as_ref().map(|e| e.kind.as_str().to_owned()));
+    };
+    delivery_attempt::Entity::insert(row)
+        .exec_without_returning(&txn)
+        .await?;
+    let mut update = delivery::Entity::update_many()
+        .col_expr(delivery::Column::LastStatus, Expr::value(a.status.map(i32::from)))
+        .col_expr(
+            delivery::Column::LastError,
+            Expr::value(a.error.as_ref().map(|e| e.kind.as_str().to_owned())),
+        )
+        .filter(delivery::Column::Id.eq(d.id));
     if hipaa && a.verdict == Verdict::Delivered {
-        row.body = Set(None);
+        update = update.col_expr(delivery::Column::Body, Expr::value(Option::<String>::None));
     }
-    row.update(db).await?;
+    update.exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
     let per_client = requests.div_ceil(args.clients);
     let interval =
         (args.rate > 0).then(|| Duration::from_secs_f64(args.batch as f64 * args.clients as f64 / args.rate as f64));
-    let started = Instant::now();
+    let (started, wall_at_start) = (Instant::now(), now_ms());
     let mut senders = Vec::new();
     for c in 0..args.clients {
         let (acks, token, base) = (acks.clone(), token.clone(), web.base.clone());
@@ -180,9 +180,10 @@ async fn main() -> anyhow::Result<()> {
             ingest_done = Some(started.elapsed());
         }
         let got = rx.drain(Duration::from_millis(50)).await;
-        let arrived = now_ms();
         let map = acks.lock().await;
         for r in got {
+            // The receiver stamps each request on arrival; convert that instant to wall-clock ms.
+            let arrived = wall_at_start + i64::try_from(r.at.duration_since(started).as_millis()).unwrap_or(0);
             let id = r.header("webhook-id").unwrap_or_default().to_owned();
             let (ts, sig) = (
                 r.header("webhook-timestamp").unwrap_or("0").parse().unwrap_or(0),
