@@ -533,3 +533,27 @@ async fn bad_ingest_is_refused_whole_duplicates_are_delivered_once_and_private_t
         "webhook {id}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_template_is_filled_from_the_event_and_the_chosen_properties() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut rx = Receiver::start().await;
+    let template = json!({"who": "{{ userId }}", "plan": "{{ properties.plan }}", "email": "{{ user.email }}", "note": "Plan {{ properties.plan }}!", "missing": "{{ properties.nope }}"});
+    webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}], "payload_format": "custom", "template": template, "properties": ["user.email"], "method": "PATCH"})).await;
+    send(
+        &s,
+        &token,
+        json!({"batch": [
+            {"type": "identify", "userId": "u9", "traits": {"email": "u9@example.com"}},
+            {"type": "track", "userId": "u9", "event": "Upgraded", "properties": {"plan": "pro"}}
+        ]}),
+    )
+    .await;
+    let got = rx.next(WAIT).await;
+    assert_eq!(got.method, "PATCH");
+    assert_eq!(
+        got.json(),
+        json!({"who": "u9", "plan": "pro", "email": "u9@example.com", "note": "Plan pro!", "missing": null})
+    );
+}
