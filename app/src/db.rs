@@ -23,6 +23,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                .statement_cache_capacity(1024)
         });
     } else {
         opt.max_connections(20).min_connections(1);
