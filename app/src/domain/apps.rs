@@ -1,8 +1,7 @@
 //! Apps: the tenant's event sources, each with a public app token and a Segment write key.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -96,12 +95,8 @@ pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> Domai
 /// # Errors
 /// Database failure.
 pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest) -> DomainResult<Page<app::Model>> {
-    let mut q = app::Entity::find().filter(app::Column::AccountId.eq(account_id));
-    if let Some(before) = req.before {
-        q = q.filter(app::Column::Id.lt(before));
-    }
-    let rows = q.order_by_desc(app::Column::Id).limit(req.limit + 1).all(conn).await?;
-    Ok(Page::from_rows(rows, req, |a| a.id))
+    let q = app::Entity::find().filter(app::Column::AccountId.eq(account_id));
+    Ok(crate::domain::page::fetch(conn, q, app::Column::Id, req, |a| a.id).await?)
 }
 
 /// Every app of the account, oldest first (for pickers; accounts have a handful).

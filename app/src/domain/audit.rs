@@ -1,6 +1,6 @@
 //! The audit log: who changed what, when, from where. Rows are only ever inserted.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
 
 use entity::audit_log;
@@ -155,15 +155,7 @@ pub async fn list(
     if let Some(id) = &filter.target_id {
         q = q.filter(audit_log::Column::TargetId.eq(id.as_str()));
     }
-    if let Some(before) = req.before {
-        q = q.filter(audit_log::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(audit_log::Column::Id)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, req, |r| r.id))
+    Ok(crate::domain::page::fetch(conn, q, audit_log::Column::Id, req, |r| r.id).await?)
 }
 
 /// One audit row of the account.

@@ -3,8 +3,7 @@
 //! without breaking webhooks that already use it.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -162,16 +161,8 @@ pub async fn list(
     account_id: i64,
     req: PageRequest,
 ) -> DomainResult<Page<event_type::Model>> {
-    let mut q = event_type::Entity::find().filter(event_type::Column::AccountId.eq(account_id));
-    if let Some(before) = req.before {
-        q = q.filter(event_type::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(event_type::Column::Id)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, req, |e| e.id))
+    let q = event_type::Entity::find().filter(event_type::Column::AccountId.eq(account_id));
+    Ok(crate::domain::page::fetch(conn, q, event_type::Column::Id, req, |e| e.id).await?)
 }
 
 /// Names of the account's active (not archived) event types, alphabetical: the form's picker.

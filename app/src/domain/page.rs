@@ -1,5 +1,7 @@
 //! Keyset pagination, newest first: `?limit=&cursor=` where the cursor is the last id seen.
 
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+
 use super::{DomainError, validate::field_error};
 
 /// Default and largest page sizes.
@@ -85,6 +87,27 @@ impl<T> Page<T> {
             next_cursor: self.next_cursor,
         }
     }
+}
+
+/// Runs `query` (already limited to one account and any filters) as one page, newest first by
+/// `id`: the keyset condition, the order and the extra row that tells whether more exist are
+/// applied here, once, for every list.
+///
+/// # Errors
+/// Database failure.
+pub async fn fetch<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    query: Select<E>,
+    id: E::Column,
+    req: PageRequest,
+    id_of: impl Fn(&E::Model) -> i64,
+) -> Result<Page<E::Model>, DbErr> {
+    let query = match req.before {
+        Some(before) => query.filter(id.lt(before)),
+        None => query,
+    };
+    let rows = query.order_by_desc(id).limit(req.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, req, id_of))
 }
 
 #[cfg(test)]

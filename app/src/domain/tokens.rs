@@ -1,9 +1,6 @@
 //! API tokens: created with scopes (and optionally an app), shown once, stored hashed, revoked.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use entity::api_token;
@@ -139,16 +136,8 @@ pub async fn list(
     account_id: i64,
     req: PageRequest,
 ) -> DomainResult<Page<api_token::Model>> {
-    let mut q = api_token::Entity::find().filter(api_token::Column::AccountId.eq(account_id));
-    if let Some(before) = req.before {
-        q = q.filter(api_token::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(api_token::Column::Id)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, req, |t| t.id))
+    let q = api_token::Entity::find().filter(api_token::Column::AccountId.eq(account_id));
+    Ok(crate::domain::page::fetch(conn, q, api_token::Column::Id, req, |t| t.id).await?)
 }
 
 /// Revokes a token; revoking twice is harmless and records nothing new.

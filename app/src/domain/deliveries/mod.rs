@@ -19,7 +19,6 @@ pub use sample::{TestOutcome, send_test};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 use serde_json::json;
 
@@ -138,15 +137,7 @@ pub async fn list(
     if let Some(t) = filter.until {
         q = q.filter(delivery::Column::CreatedAt.lt(t));
     }
-    if let Some(before) = req.before {
-        q = q.filter(delivery::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(delivery::Column::Id)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, req, |d| d.id))
+    Ok(crate::domain::page::fetch(conn, q, delivery::Column::Id, req, |d| d.id).await?)
 }
 
 /// A delivery with its webhook and every attempt, oldest attempt first.

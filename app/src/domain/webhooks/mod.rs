@@ -7,10 +7,7 @@ mod stored;
 pub use input::{FilterRows, WebhookInput, WebhookSpec};
 pub use stored::Webhook;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use entity::webhook;
@@ -277,16 +274,8 @@ pub async fn get(conn: &impl ConnectionTrait, account_id: i64, public_id: &str) 
 /// # Errors
 /// Database failure.
 pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest) -> DomainResult<Page<Webhook>> {
-    let mut q = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id));
-    if let Some(before) = req.before {
-        q = q.filter(webhook::Column::Id.lt(before));
-    }
-    let rows = q
-        .order_by_desc(webhook::Column::Id)
-        .limit(req.limit + 1)
-        .all(conn)
-        .await?;
-    let page = Page::from_rows(rows, req, |w| w.id);
+    let q = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id));
+    let page = crate::domain::page::fetch(conn, q, webhook::Column::Id, req, |w| w.id).await?;
     let items = page
         .items
         .into_iter()
