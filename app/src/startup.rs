@@ -17,8 +17,9 @@ use herald_jobs::send::{Sender, SenderConfig};
 
 use crate::config::Config;
 use crate::db;
+use crate::domain::ingest::IngestWork;
 use crate::web::{AppState, routes};
-use crate::worker::{self, WorkerState};
+use crate::worker::{self, AttemptLogWork, WorkerState};
 
 /// A built, bound, not yet running Herald.
 pub struct Application {
@@ -39,6 +40,17 @@ pub struct Background {
     maintenance: worker::Maintenance,
 }
 
+/// The shared pool (migrated) and the writer connection of the hot write paths.
+async fn open(config: &Config) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+    let db = db::connect_and_migrate(&config.database_url)
+        .await
+        .context("opening the database")?;
+    let writer = db::connect_writer(&db, &config.database_url)
+        .await
+        .context("opening the database's writer connection")?;
+    Ok((db, writer))
+}
+
 fn queue_for(db: &DatabaseConnection, config: &Config) -> DeliveryQueue {
     let cfg = QueueConfig {
         retry_schedule: config.retry_schedule.clone(),
@@ -54,7 +66,12 @@ impl Background {
     ///
     /// # Errors
     /// The HTTP client cannot be built.
-    pub fn new(db: DatabaseConnection, queue: DeliveryQueue, config: &Config) -> anyhow::Result<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        queue: DeliveryQueue,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
         let sender = Sender::new(SenderConfig {
             allow_private_targets: config.allow_private_targets,
             user_agent: format!("Herald/{}", env!("CARGO_PKG_VERSION")),
@@ -63,6 +80,7 @@ impl Background {
             db: db.clone(),
             sender,
             secrets: Arc::new(config.secret_key.secret_box()),
+            log: AttemptLogWork::start(writer),
         };
         Ok(Self {
             db,
@@ -107,13 +125,11 @@ impl Application {
     /// # Errors
     /// Database or bind failures.
     pub async fn build(config: Config, with_workers: bool) -> anyhow::Result<Self> {
-        let db = db::connect_and_migrate(&config.database_url)
-            .await
-            .context("opening the database")?;
+        let (db, writer) = open(&config).await?;
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
         let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let queue = queue_for(&db, &config);
+        let queue = queue_for(&writer, &config);
         let state = AppState {
             db: db.clone(),
             key: config.secret_key.clone(),
@@ -122,6 +138,7 @@ impl Application {
             base_url: Arc::from(base_url.as_str()),
             session_ttl_hours: config.session_ttl_hours,
             queue: queue.clone(),
+            ingestor: IngestWork::start(writer.clone()),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
         };
         let data = web::Data::new(state);
@@ -139,7 +156,7 @@ impl Application {
         .shutdown_timeout(10)
         .run();
         let background = if with_workers {
-            Some(Background::new(db, queue, &config)?)
+            Some(Background::new(db, writer, queue, &config)?)
         } else {
             None
         };
@@ -195,11 +212,9 @@ impl Application {
 /// # Errors
 /// The database cannot be opened.
 pub async fn run_workers(config: Config) -> anyhow::Result<()> {
-    let db = db::connect_and_migrate(&config.database_url)
-        .await
-        .context("opening the database")?;
-    let queue = queue_for(&db, &config);
-    let background = Background::new(db, queue, &config)?;
+    let (db, writer) = open(&config).await?;
+    let queue = queue_for(&writer, &config);
+    let background = Background::new(db, writer, queue, &config)?;
     let (stop, stopped) = watch::channel(false);
     let mut run = tokio::spawn(background.run(stopped));
     tokio::select! {

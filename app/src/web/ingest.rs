@@ -78,7 +78,13 @@ pub async fn accept(
         .map(|(prefix, m)| message::parse(m, kind, &prefix, received))
         .collect::<Result<Vec<_>, FieldError>>()
         .map_err(|e| DomainError::Invalid(vec![e]))?;
-    let outcome = ingest::ingest(&state.db, app, messages).await?;
+    let outcome = state
+        .ingestor
+        .submit(ingest::Job {
+            app: app.clone(),
+            messages,
+        })
+        .await?;
     if outcome.deliveries > 0 {
         state.queue.wake();
     }

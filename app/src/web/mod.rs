@@ -32,6 +32,8 @@ pub struct AppState {
     pub session_ttl_hours: i64,
     /// The delivery queue; ingest wakes its workers after each commit.
     pub queue: herald_jobs::queue::DeliveryQueue,
+    /// Stores ingest requests, several per transaction.
+    pub ingestor: crate::domain::ingest::Ingestor,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<str>,
 }

@@ -1,6 +1,7 @@
-//! The delivery handler: one attempt of one claimed delivery. It sends the frozen body with the
-//! webhook's method, headers and signature, records the attempt, and tells the queue what
-//! happened through its result:
+//! The delivery handler: one attempt of one claimed delivery. It sends the frozen body (read by
+//! the claim) with the webhook's method, headers and signature, has the attempt logged (the log
+//! row is committed before the queue hears the outcome), and tells the queue what happened
+//! through its result:
 //! - `Ok` — delivered (2xx);
 //! - `RetryAfterError(d)` — the receiver asked for time (429/503 `Retry-After`, capped at 1 h);
 //! - a plain error — retry on the schedule (timeouts, connection errors, other statuses,
@@ -11,15 +12,15 @@
 use std::sync::Arc;
 
 use apalis::prelude::{AbortError, BoxDynError, Data, RetryAfterError};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{DatabaseConnection, EntityTrait};
 
-use entity::{account, delivery, delivery_attempt, webhook};
+use entity::webhook;
 use herald_jobs::queue::ClaimedDelivery;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::send::{Attempt, OutboundRequest, Sender, Signing, Verdict};
 use herald_jobs::spec::SignatureScheme;
 
+use super::record::{AttemptLog, AttemptRecord};
 use crate::db::now_ms;
 use crate::domain::webhooks::Webhook;
 
@@ -29,6 +30,8 @@ pub struct WorkerState {
     pub db: DatabaseConnection,
     pub sender: Sender,
     pub secrets: Arc<SecretBox>,
+    /// Writes the attempt log rows.
+    pub log: AttemptLog,
 }
 
 /// The `webhook-id` of a delivery: the same on every attempt, so receivers can deduplicate.
@@ -42,17 +45,14 @@ pub fn message_id(delivery_id: i64) -> String {
 /// # Errors
 /// As described above; database failures are plain errors, so the delivery is retried.
 pub async fn deliver(task: ClaimedDelivery, state: Data<WorkerState>) -> Result<(), BoxDynError> {
-    let Some(d) = delivery::Entity::find_by_id(task.id).one(&state.db).await? else {
-        return Err(AbortError::new("the delivery no longer exists").into());
-    };
-    let Some(model) = webhook::Entity::find_by_id(d.webhook_id).one(&state.db).await? else {
+    let Some(model) = webhook::Entity::find_by_id(task.webhook_id).one(&state.db).await? else {
         return Err(AbortError::new("the webhook was deleted").into());
     };
     if !model.enabled {
         return Err(AbortError::new("the webhook is disabled").into());
     }
     let hook = Webhook::from_model(model)?;
-    let body = d.body.clone().unwrap_or_default();
+    let body = task.body.as_deref().unwrap_or_default();
     let current = hook
         .model
         .secret_sealed
@@ -66,7 +66,7 @@ pub async fn deliver(task: ClaimedDelivery, state: Data<WorkerState>) -> Result<
         (Some(s), Some(until)) if until > now_ms() => Some(state.secrets.open(s)?),
         _ => None,
     };
-    let msg_id = message_id(d.id);
+    let msg_id = message_id(task.id);
     let signing = match (hook.spec.signature_scheme, current.as_deref()) {
         (SignatureScheme::StandardWebhooks, Some(secret)) => Signing::Standard {
             msg_id: &msg_id,
@@ -86,13 +86,9 @@ pub async fn deliver(task: ClaimedDelivery, state: Data<WorkerState>) -> Result<
         signing,
     };
     let attempt = state.sender.send(&request).await;
-    let hipaa = account::Entity::find_by_id(d.account_id)
-        .one(&state.db)
-        .await?
-        .is_some_and(|a| a.hipaa_mode);
-    record(&state.db, &d, task.attempt, &body, &attempt, hipaa).await?;
+    state.log.submit(record(&task, body, &attempt)).await?;
     tracing::info!(
-        delivery.id = d.id,
+        delivery.id = task.id,
         delivery.attempt = task.attempt,
         webhook.id = %hook.model.public_id,
         status = ?attempt.status,
@@ -119,50 +115,25 @@ fn describe(a: &Attempt) -> String {
     }
 }
 
-/// Writes the attempt log row and the delivery's last outcome. HIPAA accounts keep no bodies.
-async fn record(
-    db: &DatabaseConnection,
-    d: &delivery::Model,
-    attempt: i32,
-    body: &str,
-    a: &Attempt,
-    hipaa: bool,
-) -> Result<(), BoxDynError> {
+/// The log row of `a`, the attempt `task.attempt` of `task`.
+fn record(task: &ClaimedDelivery, body: &str, a: &Attempt) -> AttemptRecord {
     let headers = |h: &[(String, String)]| serde_json::to_string(h).unwrap_or_else(|_| "[]".into());
-    // One write transaction for both rows: on SQLite every commit takes the single write lock.
-    let txn = crate::db::begin_write(db).await?;
-    let row = delivery_attempt::ActiveModel {
-        account_id: Set(d.account_id),
-        delivery_id: Set(d.id),
-        attempt: Set(attempt),
-        trigger: Set(d.trigger.clone()),
-        started_at: Set(a.started_at_ms),
-        duration_ms: Set(i32::try_from(a.duration_ms).unwrap_or(i32::MAX)),
-        request_headers: Set(headers(&a.request_headers)),
-        request_body: Set((!hipaa).then(|| body.to_owned())),
-        response_status: Set(a.status.map(i32::from)),
-        response_headers: Set(Some(headers(&a.response_headers))),
-        response_body: Set((!hipaa).then(|| a.response_body.clone())),
-        error_kind: Set(a.error.as_ref().map(|e| e.kind.as_str().to_owned())),
-        error_message: Set(a.error.as_ref().map(|e| e.message.clone())),
-        ..Default::default()
-    };
-    delivery_attempt::Entity::insert(row)
-        .exec_without_returning(&txn)
-        .await?;
-    let mut update = delivery::Entity::update_many()
-        .col_expr(delivery::Column::LastStatus, Expr::value(a.status.map(i32::from)))
-        .col_expr(
-            delivery::Column::LastError,
-            Expr::value(a.error.as_ref().map(|e| e.kind.as_str().to_owned())),
-        )
-        .filter(delivery::Column::Id.eq(d.id));
-    if hipaa && a.verdict == Verdict::Delivered {
-        update = update.col_expr(delivery::Column::Body, Expr::value(Option::<String>::None));
+    AttemptRecord {
+        account_id: task.account_id,
+        delivery_id: task.id,
+        attempt: task.attempt,
+        trigger: task.trigger.clone(),
+        started_at: a.started_at_ms,
+        duration_ms: i32::try_from(a.duration_ms).unwrap_or(i32::MAX),
+        request_headers: headers(&a.request_headers),
+        request_body: body.to_owned(),
+        response_status: a.status.map(i32::from),
+        response_headers: headers(&a.response_headers),
+        response_body: a.response_body.clone(),
+        error_kind: a.error.as_ref().map(|e| e.kind.as_str().to_owned()),
+        error_message: a.error.as_ref().map(|e| e.message.clone()),
+        delivered: a.verdict == Verdict::Delivered,
     }
-    update.exec(&txn).await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// `410 Gone` means the receiver wants no more: disable the webhook and say why.

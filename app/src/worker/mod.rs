@@ -3,8 +3,10 @@
 //! `herald worker` runs only them; any number of processes can share one PostgreSQL database.
 
 mod deliver;
+mod record;
 
 pub use deliver::{WorkerState, deliver, message_id};
+pub use record::{AttemptLog, AttemptLogWork, AttemptRecord};
 
 use std::time::Duration;
 

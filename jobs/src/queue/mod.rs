@@ -64,8 +64,8 @@ pub fn notify_sql() -> &'static str {
     "NOTIFY deliveries"
 }
 
-/// The part of a `deliveries` row a worker needs to start an attempt; the handler loads the
-/// rest (body, webhook) itself. Produced only by a claim.
+/// The part of a `deliveries` row a worker needs to make an attempt; the handler loads the
+/// webhook itself. Produced only by a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimedDelivery {
     /// `deliveries.id`.
@@ -81,6 +81,9 @@ pub struct ClaimedDelivery {
     pub trigger: String,
     /// 0 = first attempt, 1 = retry.
     pub lane: i32,
+    /// The frozen request body (read by the claim itself, so the handler needs no second
+    /// query); `None` only for rows that never got one.
+    pub body: Option<String>,
 }
 
 /// What can go wrong in the queue itself (handler errors are outcomes, not queue errors).

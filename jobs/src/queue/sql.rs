@@ -20,7 +20,7 @@ SET status = 'in_flight', attempts = attempts + 1, lease_until = ?1, updated_at 
 WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due
              WHERE status = 'pending' AND lane = ?3 AND next_attempt_at <= ?2
              ORDER BY next_attempt_at LIMIT ?4)
-RETURNING id, attempts, account_id, webhook_id, "trigger", lane"#;
+RETURNING id, attempts, account_id, webhook_id, "trigger", lane, body"#;
 
 /// `?1` = JSON `[[id, attempt, status, next_attempt_at], ...]`, `?2` = now (unix ms).
 /// Fenced on `in_flight` and the claimed attempt: a late ack of an older claim changes nothing.
@@ -49,7 +49,7 @@ SET status = 'in_flight', attempts = d.attempts + 1, lease_until = $1, updated_a
 WHERE d.id IN (SELECT id FROM deliveries
                WHERE status = 'pending' AND lane = $3 AND next_attempt_at <= $2
                ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING d.id, d.attempts, d.account_id, d.webhook_id, d."trigger", d.lane"#;
+RETURNING d.id, d.attempts, d.account_id, d.webhook_id, d."trigger", d.lane, d.body"#;
 
 /// Pins the acknowledgement's plan to `Nested Loop(unnest → Index Scan deliveries_pkey)` for
 /// the current transaction only (generic plans otherwise drift to scans; §7 pitfall 1).
@@ -218,6 +218,7 @@ where
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database>,
 {
     Ok(ClaimedDelivery {
         id: row.try_get(0)?,
@@ -226,5 +227,6 @@ where
         webhook_id: row.try_get(3)?,
         trigger: row.try_get(4)?,
         lane: row.try_get(5)?,
+        body: row.try_get(6)?,
     })
 }

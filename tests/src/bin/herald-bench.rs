@@ -174,6 +174,11 @@ async fn main() -> anyhow::Result<()> {
     let mut bad_signatures = 0usize;
     let mut last_progress = Instant::now();
     let mut ingest_done: Option<Duration> = None;
+    let pids: Vec<(&str, Option<u32>)> = std::iter::once(("web", web.child.id()))
+        .chain(processes.iter().map(|p| ("worker", p.child.id())))
+        .collect();
+    // Peak RSS once a quarter of the deliveries arrived, to compare with the end (flatness).
+    let mut rss_at_quarter: Option<Vec<f64>> = None;
     let deadline = Instant::now() + Duration::from_secs(600);
     while seen.len() < expected && Instant::now() < deadline {
         if ingest_done.is_none() && senders.iter().all(tokio::task::JoinHandle::is_finished) {
@@ -201,6 +206,9 @@ async fn main() -> anyhow::Result<()> {
             *seen.entry(id).or_default() += 1;
         }
         drop(map);
+        if rss_at_quarter.is_none() && seen.len() * 4 >= expected {
+            rss_at_quarter = Some(pids.iter().map(|(_, pid)| peak_rss_mb(*pid)).collect());
+        }
         if last_progress.elapsed() > Duration::from_millis(500) {
             let done = seen.len();
             let bar = "#".repeat(done * 40 / expected.max(1));
@@ -218,8 +226,15 @@ async fn main() -> anyhow::Result<()> {
     latencies.sort_by(f64::total_cmp);
     let duplicates: usize = seen.values().map(|n| n - 1).sum();
     let lost = expected.saturating_sub(seen.len());
-    let mut rss = vec![("web", peak_rss_mb(web.child.id()))];
-    rss.extend(processes.iter().map(|p| ("worker", peak_rss_mb(p.child.id()))));
+    let quarter = rss_at_quarter.unwrap_or_default();
+    let rss: Vec<Value> = pids
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pid))| {
+            let round = |mb: f64| (mb * 10.0).round() / 10.0;
+            json!({"process": name, "mb": round(peak_rss_mb(*pid)), "mb_at_quarter": round(quarter.get(i).copied().unwrap_or(0.0))})
+        })
+        .collect();
     let result = json!({
         "topology": format!("{:?}", args.topology).to_lowercase(),
         "events": args.events, "webhooks": args.webhooks, "clients": args.clients, "batch": args.batch, "rate": args.rate,
@@ -227,7 +242,7 @@ async fn main() -> anyhow::Result<()> {
         "deliveries_per_s": (seen.len() as f64 / total.as_secs_f64()).round(),
         "latency_ms": {"p50": percentile(&latencies, 0.5), "p95": percentile(&latencies, 0.95), "p99": percentile(&latencies, 0.99), "max": latencies.last().copied().unwrap_or(0.0)},
         "duplicates": duplicates, "lost": lost, "bad_signatures": bad_signatures,
-        "peak_rss_mb": rss.iter().map(|(k, v)| json!({"process": k, "mb": (v * 10.0).round() / 10.0})).collect::<Vec<_>>(),
+        "peak_rss_mb": rss,
     });
     println!("| metric | value |\n|---|---|");
     for (k, v) in result.as_object().into_iter().flatten() {

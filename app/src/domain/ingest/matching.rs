@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use entity::webhook;
 use herald_jobs::payload::{self, PayloadContext};
-use herald_jobs::spec::{EventType, matches_event};
+use herald_jobs::spec::{EventType, PayloadFormat, matches_event};
 
 use super::message::{Kind, Message};
 use super::profiles;
@@ -50,7 +50,7 @@ pub fn matches(hook: &Webhook, app_id: i64, m: &Message) -> bool {
 }
 
 /// The payload `hook` sends for `event`, with the chosen properties read from the stored
-/// profiles now.
+/// profiles now (the plain `event` format uses none, so it reads nothing).
 ///
 /// # Errors
 /// Database failure.
@@ -63,7 +63,11 @@ pub async fn render(
     test: bool,
 ) -> DomainResult<Value> {
     let user_id = event.get("userId").and_then(Value::as_str);
-    let found = profiles::lookup(conn, account_id, user_id, event.get("groupId").and_then(Value::as_str)).await?;
+    let found = if hook.spec.payload_format == PayloadFormat::Event {
+        profiles::Found::default()
+    } else {
+        profiles::lookup(conn, account_id, user_id, event.get("groupId").and_then(Value::as_str)).await?
+    };
     let ctx = PayloadContext {
         event,
         app_token,

@@ -6,7 +6,13 @@ mod matching;
 pub mod message;
 mod profiles;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::Value;
 
 use entity::{app, delivery, delivery_item, event, event_type};
@@ -17,7 +23,8 @@ pub use message::{Kind, Message};
 
 use super::DomainResult;
 use super::webhooks::Webhook;
-use crate::db::{begin_write, now_ms};
+use crate::db::group_commit::{GroupCommit, GroupFuture, GroupWork};
+use crate::db::now_ms;
 
 /// What an ingest call stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,49 +37,93 @@ pub struct Outcome {
     pub deliveries: usize,
 }
 
-/// Stores `messages` (already validated) for `app` in one transaction and queues their
-/// deliveries. The caller wakes the delivery workers after this returns.
-///
-/// # Errors
-/// Database failure: then nothing was stored.
-pub async fn ingest(
-    db: &sea_orm::DatabaseConnection,
-    app: &app::Model,
-    messages: Vec<Message>,
-) -> DomainResult<Outcome> {
+/// One ingest request: validated messages of one app.
+pub struct Job {
+    pub app: app::Model,
+    pub messages: Vec<Message>,
+}
+
+/// The ingest writer: requests that arrive together are stored in one transaction (see
+/// [`crate::db::group_commit`]). Build one per process with [`Ingestor::start`].
+pub type Ingestor = GroupCommit<IngestWork>;
+
+/// Stores ingest [`Job`]s: events, profile updates, catalog entries and deliveries.
+pub struct IngestWork;
+
+/// Most requests stored in one transaction.
+const MAX_GROUP: usize = 64;
+
+impl IngestWork {
+    /// Starts the ingest writer on `writer` (see [`crate::db::connect_writer`]).
+    #[must_use]
+    pub fn start(writer: DatabaseConnection) -> Ingestor {
+        GroupCommit::start(writer, IngestWork, MAX_GROUP)
+    }
+}
+
+impl GroupWork for IngestWork {
+    type Job = Job;
+    type Output = Outcome;
+
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [Job]) -> GroupFuture<'a, Vec<Outcome>> {
+        Box::pin(store_group(txn, jobs))
+    }
+}
+
+/// Stores the jobs of one group in order. Webhooks are read once per account, event names are
+/// added to the catalog once, and ready deliveries are inserted together at the end.
+async fn store_group(txn: &DatabaseTransaction, jobs: &[Job]) -> DomainResult<Vec<Outcome>> {
     let now = now_ms();
-    let txn = begin_write(db).await?;
-    let hooks = enabled_webhooks(&txn, app.account_id).await?;
-    let mut outcome = Outcome::default();
-    for m in messages {
-        let Some(event_id) = store_event(&txn, app, &m, now).await? else {
-            outcome.duplicates += 1;
-            continue;
+    let mut hooks_by_account: HashMap<i64, Vec<Webhook>> = HashMap::new();
+    let mut known_names: HashSet<(i64, String)> = HashSet::new();
+    let mut ready = Vec::new();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for Job { app, messages } in jobs {
+        let hooks = match hooks_by_account.entry(app.account_id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(enabled_webhooks(txn, app.account_id).await?),
         };
-        outcome.accepted += 1;
-        profiles::apply(&txn, app.account_id, &m, now).await?;
-        if let (Kind::Track, Some(name)) = (m.kind, &m.name) {
-            discover_event_type(&txn, app.account_id, name, now).await?;
-        }
-        for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &m)) {
-            outcome.deliveries += enqueue(&txn, hook, app, &m, event_id, now).await?;
-        }
-        // Derived NEW_VISITOR / NEW_VISIT events of a page: stored and queued like sent ones.
-        for d in super::visits::derive(&txn, app, &m).await? {
-            let Some(derived_id) = store_event(&txn, app, &d, now).await? else {
+        let mut outcome = Outcome::default();
+        for m in messages {
+            let Some(event_id) = store_event(txn, app, m, now).await? else {
+                outcome.duplicates += 1;
                 continue;
             };
-            for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &d)) {
-                outcome.deliveries += enqueue(&txn, hook, app, &d, derived_id, now).await?;
+            outcome.accepted += 1;
+            profiles::apply(txn, app.account_id, m, now).await?;
+            if let (Kind::Track, Some(name)) = (m.kind, &m.name)
+                && known_names.insert((app.account_id, name.clone()))
+            {
+                discover_event_type(txn, app.account_id, name, now).await?;
+            }
+            for hook in hooks.iter().filter(|h| matching::matches(h, app.id, m)) {
+                outcome.deliveries += enqueue(txn, hook, app, m, event_id, now, &mut ready).await?;
+            }
+            // Derived NEW_VISITOR / NEW_VISIT events of a page: stored and queued like sent ones.
+            for d in super::visits::derive(txn, app, m).await? {
+                let Some(derived_id) = store_event(txn, app, &d, now).await? else {
+                    continue;
+                };
+                for hook in hooks.iter().filter(|h| matching::matches(h, app.id, &d)) {
+                    outcome.deliveries += enqueue(txn, hook, app, &d, derived_id, now, &mut ready).await?;
+                }
             }
         }
+        outcomes.push(outcome);
     }
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres && outcome.deliveries > 0 {
+    for chunk in ready.chunks(INSERT_CHUNK) {
+        delivery::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres && outcomes.iter().any(|o| o.deliveries > 0) {
         txn.execute_unprepared(herald_jobs::queue::notify_sql()).await?;
     }
-    txn.commit().await?;
-    Ok(outcome)
+    Ok(outcomes)
 }
+
+/// Rows per multi-row insert of deliveries (16 columns each; SQLite allows 32,766 parameters).
+const INSERT_CHUNK: usize = 500;
 
 async fn store_event(txn: &DatabaseTransaction, app: &app::Model, m: &Message, now: i64) -> DomainResult<Option<i64>> {
     let row = event::ActiveModel {
@@ -117,8 +168,9 @@ async fn discover_event_type(txn: &DatabaseTransaction, account_id: i64, name: &
     Ok(())
 }
 
-/// Queues `m` for `hook`: a ready delivery with its body frozen now, or a place in the
-/// webhook's open batch (closed when full here, or after its wait by the batch closer).
+/// Queues `m` for `hook`: a ready delivery with its body frozen now (added to `ready`, inserted
+/// with the rest of the group), or a place in the webhook's open batch (closed when full here,
+/// or after its wait by the batch closer).
 async fn enqueue(
     txn: &DatabaseTransaction,
     hook: &Webhook,
@@ -126,12 +178,12 @@ async fn enqueue(
     m: &Message,
     event_id: i64,
     now: i64,
+    ready: &mut Vec<delivery::ActiveModel>,
 ) -> DomainResult<usize> {
     match hook.spec.batching {
         Batching::Off => {
             let body = matching::render(txn, hook, &app.app_token, app.account_id, &m.body, false).await?;
-            insert_ready(
-                txn,
+            ready.push(ready_row(
                 hook,
                 Some(event_id),
                 m.name.clone(),
@@ -139,8 +191,7 @@ async fn enqueue(
                 1,
                 "scheduled",
                 now,
-            )
-            .await?;
+            ));
         }
         Batching::On {
             max_events,
@@ -211,7 +262,22 @@ pub(crate) async fn insert_ready(
     trigger: &str,
     now: i64,
 ) -> DomainResult<delivery::Model> {
-    Ok(delivery::ActiveModel {
+    Ok(ready_row(hook, event_id, event_name, body, event_count, trigger, now)
+        .insert(conn)
+        .await?)
+}
+
+/// A delivery that is due now with its body frozen.
+fn ready_row(
+    hook: &Webhook,
+    event_id: Option<i64>,
+    event_name: Option<String>,
+    body: String,
+    event_count: i32,
+    trigger: &str,
+    now: i64,
+) -> delivery::ActiveModel {
+    delivery::ActiveModel {
         account_id: Set(hook.model.account_id),
         webhook_id: Set(hook.model.id),
         event_id: Set(event_id),
@@ -230,8 +296,6 @@ pub(crate) async fn insert_ready(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(conn)
-    .await?)
 }
 
 /// The body `hook` sends for a stored event (batch items are rendered when the batch closes).

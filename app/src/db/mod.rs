@@ -1,9 +1,11 @@
 //! Database connection (SQLite or PostgreSQL, chosen by URL), migrations and write transactions.
 
+pub mod group_commit;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
@@ -18,17 +20,42 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opt = ConnectOptions::new(url.to_owned());
     opt.acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        opt.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                .statement_cache_capacity(1024)
-        });
+        opt.max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(sqlite_options);
     } else {
         opt.max_connections(20).min_connections(1);
     }
     Database::connect(opt).await
+}
+
+/// The connection the hot write paths (ingest, attempt log, queue) share. On SQLite it is a
+/// separate pool of exactly one connection: writers then queue for it in order instead of
+/// colliding on the database's write lock, where SQLite's busy handler would make them sleep
+/// (1, 2, 5, 10… ms) and retry. Reads keep the shared pool, which WAL lets run beside the writer.
+/// On PostgreSQL, where rows are locked one by one, it is the shared pool itself.
+///
+/// # Errors
+/// The database cannot be opened.
+pub async fn connect_writer(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(db.clone());
+    }
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .max_connections(1)
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(sqlite_options);
+    Database::connect(opt).await
+}
+
+fn sqlite_options(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .statement_cache_capacity(1024)
 }
 
 /// Connects and applies pending migrations (what `herald serve` and `herald migrate` do first).

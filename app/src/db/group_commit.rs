@@ -1,0 +1,114 @@
+//! Group commit: the small writes of many concurrent callers (one ingest request, one attempt
+//! log row) applied by one task in one transaction.
+//!
+//! Why: SQLite has one write lock, and every statement of a transaction is a round trip to the
+//! connection's thread. A transaction per caller hands the lock from caller to caller (on SQLite
+//! through a sleeping busy handler) and pays `BEGIN`/`COMMIT` each time; one writer that takes
+//! whatever has queued up while it was busy pays them once per group and shares the reads and
+//! multi-row inserts of the group. On PostgreSQL it saves commits (and WAL flushes) the same way.
+//!
+//! Contract: [`GroupCommit::submit`] returns only after the transaction holding the job has
+//! committed (or failed), so an acknowledgement built on its result is on disk. If the group
+//! fails, every job of it is run again alone, so one bad job never fails the others.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use tokio::sync::{mpsc, oneshot};
+
+use super::begin_write;
+use crate::domain::DomainResult;
+
+/// A boxed future borrowing the transaction and the jobs.
+pub type GroupFuture<'a, T> = Pin<Box<dyn Future<Output = DomainResult<T>> + Send + 'a>>;
+
+/// What a group writer does with the jobs of one transaction.
+pub trait GroupWork: Send + Sync + 'static {
+    type Job: Send + Sync + 'static;
+    type Output: Send + 'static;
+
+    /// Applies `jobs` inside `txn` and returns one output per job, in order. An error rolls
+    /// the whole group back (the writer then retries each job alone).
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [Self::Job]) -> GroupFuture<'a, Vec<Self::Output>>;
+}
+
+type Reply<W> = oneshot::Sender<DomainResult<<W as GroupWork>::Output>>;
+
+/// A handle to a running group writer; cheap to clone.
+pub struct GroupCommit<W: GroupWork> {
+    tx: mpsc::Sender<(W::Job, Reply<W>)>,
+}
+
+impl<W: GroupWork> Clone for GroupCommit<W> {
+    fn clone(&self) -> Self {
+        Self { tx: self.tx.clone() }
+    }
+}
+
+impl<W: GroupWork> GroupCommit<W> {
+    /// Spawns the writer on the current runtime. At most `max_group` jobs share a transaction;
+    /// the writer stops when every handle is dropped.
+    #[must_use]
+    pub fn start(db: DatabaseConnection, work: W, max_group: usize) -> Self {
+        let (tx, rx) = mpsc::channel(max_group * 4);
+        tokio::spawn(run(db, work, rx, max_group));
+        Self { tx }
+    }
+
+    /// Queues `job` and waits until its transaction has committed.
+    ///
+    /// # Errors
+    /// The job's own error, a database failure (nothing of the job was stored), or the writer
+    /// has stopped.
+    pub async fn submit(&self, job: W::Job) -> DomainResult<W::Output> {
+        let stopped = || DbErr::Custom("the database writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((job, reply)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run<W: GroupWork>(
+    db: DatabaseConnection,
+    work: W,
+    mut rx: mpsc::Receiver<(W::Job, Reply<W>)>,
+    max_group: usize,
+) {
+    let mut queued = Vec::with_capacity(max_group);
+    while rx.recv_many(&mut queued, max_group).await > 0 {
+        let (jobs, replies): (Vec<_>, Vec<_>) = queued.drain(..).unzip();
+        match commit(&db, &work, &jobs).await {
+            Ok(outputs) => {
+                for (reply, output) in replies.into_iter().zip(outputs) {
+                    // The caller may have gone (client disconnected); the job is stored anyway.
+                    let _ = reply.send(Ok(output));
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, jobs = jobs.len(), "group commit failed; retrying each job alone");
+                for (job, reply) in jobs.iter().zip(replies) {
+                    let alone = commit(&db, &work, std::slice::from_ref(job)).await;
+                    let _ = reply.send(alone.and_then(|mut outputs| {
+                        outputs
+                            .pop()
+                            .ok_or_else(|| DbErr::Custom("a group writer returned no output".into()).into())
+                    }));
+                }
+            }
+        }
+    }
+}
+
+async fn commit<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]) -> DomainResult<Vec<W::Output>> {
+    let txn = begin_write(db).await?;
+    let outputs = work.apply(&txn, jobs).await?;
+    if outputs.len() != jobs.len() {
+        return Err(DbErr::Custom("a group writer returned the wrong number of outputs".into()).into());
+    }
+    txn.commit().await?;
+    Ok(outputs)
+}
