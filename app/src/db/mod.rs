@@ -12,7 +12,8 @@ use sea_orm::{
 };
 
 /// Opens a pool for `url`. SQLite gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys,
-/// set on every pooled connection.
+/// set on every pooled connection, and no ping before each checkout (a local file cannot have
+/// gone away, and the ping is a round trip to the connection's thread on every statement).
 ///
 /// # Errors
 /// The database cannot be reached or opened.
@@ -22,6 +23,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         opt.max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .map_sqlx_sqlite_opts(sqlite_options);
     } else {
         opt.max_connections(20).min_connections(1);
@@ -46,6 +48,7 @@ pub async fn connect_writer(db: &DatabaseConnection, url: &str) -> Result<Databa
         .sqlx_logging(false)
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .map_sqlx_sqlite_opts(sqlite_options);
     Database::connect(opt).await
 }

@@ -48,6 +48,9 @@ struct Args {
     /// Events per ingest request.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Concurrent deliveries per Herald process (`HERALD_WORKERS`).
+    #[arg(long, default_value_t = 64)]
+    herald_workers: usize,
     /// Target events/s in total (0 = as fast as possible); use a low rate to measure latency.
     #[arg(long, default_value_t = 0)]
     rate: u64,
@@ -91,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         ("HERALD_SECRET_KEY", "ef".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
-    env.push(("HERALD_WORKERS", "64".to_owned()));
+    env.push(("HERALD_WORKERS", args.herald_workers.to_string()));
     let mut rx = Receiver::start().await;
     rx.answer_by_default(Reply::Status(200, "ok"));
     let mut processes = Vec::new();
@@ -180,7 +183,8 @@ async fn main() -> anyhow::Result<()> {
     // Peak RSS once a quarter of the deliveries arrived, to compare with the end (flatness).
     let mut rss_at_quarter: Option<Vec<f64>> = None;
     let deadline = Instant::now() + Duration::from_secs(600);
-    while seen.len() < expected && Instant::now() < deadline {
+    // Waits for the senders too, so `--webhooks 0` measures ingest alone.
+    while (seen.len() < expected || ingest_done.is_none()) && Instant::now() < deadline {
         if ingest_done.is_none() && senders.iter().all(tokio::task::JoinHandle::is_finished) {
             ingest_done = Some(started.elapsed());
         }
