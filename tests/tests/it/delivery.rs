@@ -405,7 +405,8 @@ async fn batches_close_at_max_events_and_after_max_wait() {
         &s,
         &token,
         &rx.url,
-        json!({"patterns": [{"pattern": "*"}], "batching": {"max_events": 1000, "max_wait_secs": 2}}),
+        // The wait is long enough that two requests of 500 fill a batch first on a busy machine.
+        json!({"patterns": [{"pattern": "*"}], "batching": {"max_events": 1000, "max_wait_secs": 5}}),
     )
     .await;
     for chunk in 0..5 {
@@ -436,7 +437,7 @@ async fn batches_close_at_max_events_and_after_max_wait() {
     send(&s, &token, json!({"type": "track", "userId": "u", "event": "lonely"})).await;
     let lone = rx.next(WAIT).await;
     assert_eq!(lone.json().as_array().unwrap().len(), 1);
-    assert!(lone.at - sent >= Duration::from_millis(1900), "sent after the max wait");
+    assert!(lone.at - sent >= Duration::from_millis(4900), "sent after the max wait");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,6 +507,18 @@ async fn bad_ingest_is_refused_whole_duplicates_are_delivered_once_and_private_t
     assert!(
         rx.drain(Duration::from_millis(500)).await.is_empty(),
         "a repeated messageId is delivered once"
+    );
+    let twice = json!({"type": "track", "userId": "u", "event": "twice", "messageId": "fixed-2"});
+    let batch = send(&s, &token, json!({"batch": [twice.clone(), twice]})).await;
+    assert_eq!(
+        (batch["accepted"].as_u64(), batch["duplicates"].as_u64()),
+        (Some(1), Some(1)),
+        "the same messageId twice in one batch is stored once: {batch}"
+    );
+    assert_eq!(rx.next(WAIT).await.json()["event"], "twice");
+    assert!(
+        rx.drain(Duration::from_millis(500)).await.is_empty(),
+        "a messageId repeated within a batch is delivered once"
     );
 
     let strict = TestApp::spawn_with(|c| c.allow_private_targets = false).await;

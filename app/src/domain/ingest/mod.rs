@@ -70,10 +70,13 @@ impl GroupWork for IngestWork {
     }
 }
 
-/// Stores the jobs of one group in order. Webhooks are read once per account, event names are
-/// added to the catalog once, and ready deliveries are inserted together at the end.
+/// Stores the jobs of one group in order. The events go first, in multi-row inserts; then each
+/// message updates the profiles and is matched in order. Webhooks are read once per account,
+/// event names are added to the catalog once, and ready deliveries are inserted together at
+/// the end.
 async fn store_group(txn: &DatabaseTransaction, jobs: &[Job]) -> DomainResult<Vec<Outcome>> {
     let now = now_ms();
+    let mut stored = store_events(txn, jobs, now).await?;
     let mut hooks_by_account: HashMap<i64, Vec<Webhook>> = HashMap::new();
     let mut known_names: HashSet<(i64, String)> = HashSet::new();
     let mut ready = Vec::new();
@@ -85,7 +88,8 @@ async fn store_group(txn: &DatabaseTransaction, jobs: &[Job]) -> DomainResult<Ve
         };
         let mut outcome = Outcome::default();
         for m in messages {
-            let Some(event_id) = store_event(txn, app, m, now).await? else {
+            // Taken out, so a second message with the same id in this group is a duplicate too.
+            let Some(event_id) = stored.remove(&(app.id, m.message_id.clone())) else {
                 outcome.duplicates += 1;
                 continue;
             };
@@ -122,11 +126,43 @@ async fn store_group(txn: &DatabaseTransaction, jobs: &[Job]) -> DomainResult<Ve
     Ok(outcomes)
 }
 
-/// Rows per multi-row insert of deliveries (16 columns each; SQLite allows 32,766 parameters).
+/// Rows per multi-row insert (at most 16 columns each; SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
 
+/// Inserts the events of every job; returns the id of each one stored now by `(app, messageId)`.
+/// A message whose `(app, messageId)` was stored before is left out (a duplicate).
+async fn store_events(txn: &DatabaseTransaction, jobs: &[Job], now: i64) -> DomainResult<HashMap<(i64, String), i64>> {
+    let rows: Vec<event::ActiveModel> = jobs
+        .iter()
+        .flat_map(|j| j.messages.iter().map(|m| event_row(&j.app, m, now)))
+        .collect();
+    let mut stored = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let inserted = event::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId])
+            .exec_with_returning_many(txn)
+            .await?;
+        if let sea_orm::TryInsertResult::Inserted(events) = inserted {
+            stored.extend(events.into_iter().map(|e| ((e.app_id, e.message_id), e.id)));
+        }
+    }
+    Ok(stored)
+}
+
+/// Inserts one (derived) event; `None` when its `(app, messageId)` is already stored.
 async fn store_event(txn: &DatabaseTransaction, app: &app::Model, m: &Message, now: i64) -> DomainResult<Option<i64>> {
-    let row = event::ActiveModel {
+    let result = event::Entity::insert(event_row(app, m, now))
+        .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId])
+        .exec(txn)
+        .await?;
+    Ok(match result {
+        sea_orm::TryInsertResult::Inserted(r) => Some(r.last_insert_id),
+        _ => None,
+    })
+}
+
+fn event_row(app: &app::Model, m: &Message, now: i64) -> event::ActiveModel {
+    event::ActiveModel {
         account_id: Set(app.account_id),
         app_id: Set(app.id),
         message_id: Set(m.message_id.clone()),
@@ -139,15 +175,7 @@ async fn store_event(txn: &DatabaseTransaction, app: &app::Model, m: &Message, n
         received_at: Set(now),
         body: Set(m.body.to_string()),
         ..Default::default()
-    };
-    let result = event::Entity::insert(row)
-        .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId])
-        .exec(txn)
-        .await?;
-    Ok(match result {
-        sea_orm::TryInsertResult::Inserted(r) => Some(r.last_insert_id),
-        _ => None,
-    })
+    }
 }
 
 /// Adds a track event's name to the catalog the first time it is seen.
