@@ -112,3 +112,93 @@ async fn commit<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]
     txn.commit().await?;
     Ok(outputs)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::future::join_all;
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
+
+    use super::*;
+    use crate::domain::{DomainError, FieldError};
+
+    /// Inserts each job's value into `t`; a negative value fails. Records each group's size.
+    struct Insert {
+        groups: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl GroupWork for Insert {
+        type Job = i64;
+        type Output = i64;
+
+        fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [i64]) -> GroupFuture<'a, Vec<i64>> {
+            Box::pin(async move {
+                self.groups.lock().unwrap().push(jobs.len());
+                for &v in jobs {
+                    if v < 0 {
+                        return Err(DomainError::Invalid(vec![FieldError::new("v", "negative")]));
+                    }
+                    txn.execute_raw(Statement::from_sql_and_values(
+                        txn.get_database_backend(),
+                        "INSERT INTO t (v) VALUES (?)",
+                        [v.into()],
+                    ))
+                    .await?;
+                }
+                Ok(jobs.to_vec())
+            })
+        }
+    }
+
+    async fn setup() -> (DatabaseConnection, GroupCommit<Insert>, Arc<Mutex<Vec<usize>>>) {
+        let mut opt = ConnectOptions::new("sqlite::memory:");
+        opt.max_connections(1).min_connections(1).sqlx_logging(false);
+        let db = Database::connect(opt).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (v INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        let groups = Arc::new(Mutex::new(Vec::new()));
+        let writer = GroupCommit::start(db.clone(), Insert { groups: groups.clone() }, 64);
+        (db, writer, groups)
+    }
+
+    async fn stored(db: &DatabaseConnection) -> Vec<i64> {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT v FROM t ORDER BY v",
+            ))
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get::<i64>("", "v").unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn jobs_queued_together_share_one_transaction_and_are_stored_when_submit_returns() {
+        let (db, writer, groups) = setup().await;
+        let outputs = join_all((1..=50).map(|v| writer.submit(v))).await;
+        assert!(outputs.iter().all(Result::is_ok));
+        assert_eq!(*groups.lock().unwrap(), [50], "one transaction for the 50 queued jobs");
+        assert_eq!(stored(&db).await, (1..=50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_fails_alone_and_the_rest_of_its_group_is_stored() {
+        let (db, writer, groups) = setup().await;
+        let outputs = join_all([1, 2, -3, 4].map(|v| writer.submit(v))).await;
+        let ok: Vec<i64> = outputs.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(ok, [1, 2, 4]);
+        assert!(matches!(outputs[2], Err(DomainError::Invalid(_))), "{:?}", outputs[2]);
+        assert_eq!(
+            *groups.lock().unwrap(),
+            [4, 1, 1, 1, 1],
+            "the group rolled back, then each job ran alone"
+        );
+        assert_eq!(
+            stored(&db).await,
+            [1, 2, 4],
+            "nothing of the failed group attempt remains"
+        );
+    }
+}
