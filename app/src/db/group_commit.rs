@@ -9,11 +9,14 @@
 //!
 //! Contract: [`GroupCommit::submit`] returns only after the transaction holding the job has
 //! committed (or failed), so an acknowledgement built on its result is on disk. If the group
-//! fails, every job of it is run again alone, so one bad job never fails the others.
+//! fails (an error, or a panic in the work, which is contained), every job of it is run again
+//! alone, so one bad job never fails the others and the writer keeps running.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
+use futures_util::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
@@ -103,9 +106,14 @@ async fn run<W: GroupWork>(
     }
 }
 
+/// Runs `jobs` in one transaction. A panic in the work is contained: the transaction rolls
+/// back and the group fails like on an error, so the writer keeps serving later jobs.
 async fn commit<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]) -> DomainResult<Vec<W::Output>> {
     let txn = begin_write(db).await?;
-    let outputs = work.apply(&txn, jobs).await?;
+    let outputs = AssertUnwindSafe(work.apply(&txn, jobs))
+        .catch_unwind()
+        .await
+        .map_err(|_| DbErr::Custom("the group writer panicked; the group was rolled back".into()))??;
     if outputs.len() != jobs.len() {
         return Err(DbErr::Custom("a group writer returned the wrong number of outputs".into()).into());
     }
@@ -136,6 +144,7 @@ mod tests {
             Box::pin(async move {
                 self.groups.lock().unwrap().push(jobs.len());
                 for &v in jobs {
+                    assert_ne!(v, 0, "a job of 0 panics");
                     if v < 0 {
                         return Err(DomainError::Invalid(vec![FieldError::new("v", "negative")]));
                     }
@@ -200,5 +209,15 @@ mod tests {
             [1, 2, 4],
             "nothing of the failed group attempt remains"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_writer_keeps_serving() {
+        let (db, writer, _) = setup().await;
+        let outputs = join_all([1, 0, 2].map(|v| writer.submit(v))).await;
+        assert!(outputs[0].is_ok() && outputs[2].is_ok(), "{outputs:?}");
+        assert!(matches!(outputs[1], Err(DomainError::Db(_))), "{:?}", outputs[1]);
+        assert_eq!(writer.submit(3).await.unwrap(), 3, "the writer is still running");
+        assert_eq!(stored(&db).await, [1, 2, 3]);
     }
 }
