@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use entity::{delivery, delivery_attempt};
@@ -115,7 +115,9 @@ pub async fn send_test(
     let txn = begin_write(db).await?;
     let body = ingest::render_test(&txn, &hook, &app_token, account_id, &event).await?;
     let label = name.or_else(|| Some(kind.as_str().to_owned()));
-    let d = ingest::insert_ready(&txn, &hook, None, label, body.to_string(), 1, "test", now).await?;
+    let d = ingest::ready_row(&hook, None, label, body.to_string(), 1, "test", now)
+        .insert(&txn)
+        .await?;
     notify(&txn).await?;
     txn.commit().await?;
     queue.wake();

@@ -275,28 +275,9 @@ async fn enqueue(
     Ok(1)
 }
 
-/// Inserts a delivery that is due now with its body frozen.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one row's columns; a struct would only rename them"
-)]
-pub(crate) async fn insert_ready(
-    conn: &impl ConnectionTrait,
-    hook: &Webhook,
-    event_id: Option<i64>,
-    event_name: Option<String>,
-    body: String,
-    event_count: i32,
-    trigger: &str,
-    now: i64,
-) -> DomainResult<delivery::Model> {
-    Ok(ready_row(hook, event_id, event_name, body, event_count, trigger, now)
-        .insert(conn)
-        .await?)
-}
-
-/// A delivery that is due now with its body frozen.
-fn ready_row(
+/// A delivery that is due now with its body frozen (insert it, or collect it for a multi-row
+/// insert).
+pub(crate) fn ready_row(
     hook: &Webhook,
     event_id: Option<i64>,
     event_name: Option<String>,
