@@ -305,14 +305,26 @@ pub async fn update(
     match webhooks::update(&state.db, &user.actor(), &id, &input).await {
         Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?tab=settings&saved=1"))),
         Err(e) if is_form_error(&e) => {
-            let w = webhooks::get(&state.db, user.account.id, &id).await?;
-            let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
+            let mut page = settings_with_errors(&req, &state, &user, &id, &e).await?;
             page.form = FormView::from_input(&input, format!("/settings/webhooks/{id}"), false);
-            page.errors = e.field_errors().into();
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The settings tab of webhook `id` with `e`'s field errors, for a form that was refused.
+async fn settings_with_errors(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    e: &DomainError,
+) -> Result<DetailPage, PageError> {
+    let w = webhooks::get(&state.db, user.account.id, id).await?;
+    let mut page = detail_view(req, state, user, w, "settings", FilterForm::default(), None).await?;
+    page.errors = e.field_errors().into();
+    Ok(page)
 }
 
 /// Where a toggle returns to: the list or the webhook's page (only these two, never a URL
@@ -426,9 +438,7 @@ pub async fn rotate(
     match webhooks::rotate_secret(&state.db, &state.secrets, &user.actor(), &id, Some(&form.secret)).await {
         Ok(_) => Ok(see_other(&format!("/settings/webhooks/{id}?tab=settings&rotated=1"))),
         Err(e @ DomainError::Invalid(_)) => {
-            let w = webhooks::get(&state.db, user.account.id, &id).await?;
-            let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
-            page.errors = e.field_errors().into();
+            let page = settings_with_errors(&req, &state, &user, &id, &e).await?;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
