@@ -2,7 +2,7 @@
 //! with typed helpers for the dashboard's forms and the REST API.
 
 use reqwest::{Response, StatusCode, redirect};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One simulated person: a cookie jar against one Herald.
 pub struct Session {
@@ -154,6 +154,23 @@ impl Session {
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Ingests `n` track events named `event` (a multiple of 100) in batches of 100 through
+    /// `POST /api/v1/events`, with message ids `{event}-{batch}-{i}`.
+    ///
+    /// # Panics
+    /// If a batch is not accepted.
+    pub async fn post_track_batches(&self, token: &str, event: &str, n: usize) {
+        for chunk in 0..n / 100 {
+            let batch: Vec<Value> = (0..100)
+                .map(|i| json!({"type": "track", "userId": "u", "event": event, "messageId": format!("{event}-{chunk}-{i}")}))
+                .collect();
+            let (status, res) = self
+                .api(reqwest::Method::POST, token, "/events", Some(&json!({"batch": batch})))
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{res}");
+        }
     }
 
     /// A REST API call with a raw body (malformed JSON tests).

@@ -9,7 +9,7 @@ use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{db::TestDb, unique};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_process_mid_flight_loses_no_event() {
@@ -38,15 +38,7 @@ async fn killing_the_process_mid_flight_loses_no_event() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     const N: usize = 2000;
-    for chunk in 0..N / 100 {
-        let batch: Vec<Value> = (0..100)
-            .map(|i| json!({"type": "track", "userId": "u", "event": "crash", "messageId": format!("c-{chunk}-{i}")}))
-            .collect();
-        let (status, res) = s
-            .api(Method::POST, &token, "/events", Some(&json!({"batch": batch})))
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{res}");
-    }
+    s.post_track_batches(&token, "crash", N).await;
     let before = rx.take(300, Duration::from_secs(60)).await;
     first.kill().await;
     let second = HeraldProcess::start(&["serve"], &env).await;

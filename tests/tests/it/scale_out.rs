@@ -10,22 +10,11 @@ use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Received, Receiver, Reply};
 use herald_tests::{db::TestDb, unique};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn count(into: &mut HashMap<String, usize>, got: &[Received]) {
     for r in got {
         *into.entry(r.header("webhook-id").unwrap().to_owned()).or_default() += 1;
-    }
-}
-
-async fn post_events(s: &Session, token: &str, prefix: &str, n: usize) {
-    for chunk in 0..n / 100 {
-        let batch: Vec<Value> =
-            (0..100).map(|i| json!({"type": "track", "userId": "u", "event": "scale", "messageId": format!("{prefix}-{chunk}-{i}")})).collect();
-        let (status, res) = s
-            .api(Method::POST, token, "/events", Some(&json!({"batch": batch})))
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{res}");
     }
 }
 
@@ -67,7 +56,7 @@ async fn one_web_and_two_worker_processes_deliver_everything_once_and_survive_a_
     assert_eq!(status, StatusCode::CREATED);
 
     const N: usize = 5000;
-    post_events(&s, &token, "a", N).await;
+    s.post_track_batches(&token, "a", N).await;
     let got = rx.take(N, Duration::from_secs(120)).await;
     let mut seen = HashMap::new();
     count(&mut seen, &got);
@@ -76,7 +65,7 @@ async fn one_web_and_two_worker_processes_deliver_everything_once_and_survive_a_
     assert!(rx.drain(Duration::from_millis(500)).await.is_empty());
 
     rx.answer_by_default(Reply::Hang(Duration::from_millis(10)));
-    post_events(&s, &token, "b", N).await;
+    s.post_track_batches(&token, "b", N).await;
     let before = rx.take(500, Duration::from_secs(60)).await;
     w1.kill().await;
     let mut seen = HashMap::new();
