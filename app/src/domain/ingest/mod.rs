@@ -9,9 +9,10 @@ mod profiles;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set,
+    QueryTrait, Set,
 };
 use serde_json::Value;
 
@@ -138,12 +139,17 @@ async fn store_events(txn: &DatabaseTransaction, jobs: &[Job], now: i64) -> Doma
         .collect();
     let mut stored = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let inserted = event::Entity::insert_many(chunk.to_vec())
-            .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId])
-            .exec_with_returning_many(txn)
-            .await?;
-        if let sea_orm::TryInsertResult::Inserted(events) = inserted {
-            stored.extend(events.into_iter().map(|e| ((e.app_id, e.message_id), e.id)));
+        let mut insert = event::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([event::Column::AppId, event::Column::MessageId]);
+        // Only the keys come back, not the bodies just sent.
+        let returning = Query::returning().columns([event::Column::Id, event::Column::AppId, event::Column::MessageId]);
+        let statement = txn.get_database_backend().build(insert.query().returning(returning));
+        for row in txn.query_all_raw(statement).await? {
+            let key = (
+                row.try_get::<i64>("", "app_id")?,
+                row.try_get::<String>("", "message_id")?,
+            );
+            stored.insert(key, row.try_get::<i64>("", "id")?);
         }
     }
     Ok(stored)
