@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::db;
 use crate::domain::ingest::IngestWork;
 use crate::web::{AppState, routes};
-use crate::worker::{self, AttemptLogWork, WorkerState};
+use crate::worker::{self, WebhookCache, WorkerState};
 
 /// A built, bound, not yet running Herald.
 pub struct Application {
@@ -66,12 +66,7 @@ impl Background {
     ///
     /// # Errors
     /// The HTTP client cannot be built.
-    pub fn new(
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        queue: DeliveryQueue,
-        config: &Config,
-    ) -> anyhow::Result<Self> {
+    pub fn new(db: DatabaseConnection, queue: DeliveryQueue, config: &Config) -> anyhow::Result<Self> {
         let sender = Sender::new(SenderConfig {
             allow_private_targets: config.allow_private_targets,
             user_agent: format!("Herald/{}", env!("CARGO_PKG_VERSION")),
@@ -79,8 +74,7 @@ impl Background {
         let state = WorkerState {
             db: db.clone(),
             sender,
-            secrets: Arc::new(config.secret_key.secret_box()),
-            log: AttemptLogWork::start(writer),
+            webhooks: Arc::new(WebhookCache::new(db.clone(), Arc::new(config.secret_key.secret_box()))),
         };
         Ok(Self {
             db,
@@ -156,7 +150,7 @@ impl Application {
         .shutdown_timeout(10)
         .run();
         let background = if with_workers {
-            Some(Background::new(db, writer, queue, &config)?)
+            Some(Background::new(db, queue, &config)?)
         } else {
             None
         };
@@ -214,7 +208,7 @@ impl Application {
 pub async fn run_workers(config: Config) -> anyhow::Result<()> {
     let (db, writer) = open(&config).await?;
     let queue = queue_for(&writer, &config);
-    let background = Background::new(db, writer, queue, &config)?;
+    let background = Background::new(db, queue, &config)?;
     let (stop, stopped) = watch::channel(false);
     let mut run = tokio::spawn(background.run(stopped));
     tokio::select! {

@@ -50,6 +50,9 @@ pub struct Model {
     pub updated_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Raised by the database on every update of the row (a trigger): the claim returns it, so
+    /// a worker's cached copy of the webhook is used only while it is current.
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

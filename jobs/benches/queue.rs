@@ -1,4 +1,5 @@
-//! Delivery queue throughput on SQLite: claim → no-op handler → group-committed ack.
+//! Delivery queue throughput on SQLite: claim → no-op handler (a 200, nothing sent) → settle
+//! (attempt row and outcome, group-committed).
 //!
 //! Inserts `BENCH_N` (default 20,000) due rows into a temp SQLite file, runs one apalis worker
 //! with concurrency 64 (`BENCH_CONCURRENCY`) over `DeliveryQueue`, and stops once every row is
@@ -12,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apalis::prelude::{BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
+use herald_jobs::attempt::Outcome;
 use herald_jobs::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig};
+use herald_jobs::send::{Attempt, Verdict};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement, TransactionTrait};
@@ -28,9 +31,18 @@ fn env_usize(name: &str, default: usize) -> Result<usize, Error> {
     }
 }
 
-async fn handle(_d: ClaimedDelivery, handled: Data<Arc<AtomicUsize>>) -> Result<(), BoxDynError> {
+async fn handle(_d: ClaimedDelivery, handled: Data<Arc<AtomicUsize>>) -> Result<Outcome, BoxDynError> {
     handled.fetch_add(1, Ordering::Relaxed);
-    Ok(())
+    Ok(Outcome::Sent(Box::new(Attempt {
+        started_at_ms: 0,
+        duration_ms: 0,
+        request_headers: Vec::new(),
+        status: Some(200),
+        response_headers: Vec::new(),
+        response_body: String::new(),
+        error: None,
+        verdict: Verdict::Delivered,
+    })))
 }
 
 async fn connect(path: &std::path::Path) -> Result<DatabaseConnection, DbErr> {

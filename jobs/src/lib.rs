@@ -1,8 +1,10 @@
-//! Background work and the rules it runs on: housekeeping of expired credentials, the webhook
-//! specification (`spec`: validated configuration, matching, filters, payload templates), request
-//! signing (`signing`) and encryption of webhook secrets at rest (`sealed`). The delivery engine
-//! joins here.
+//! Background work and the rules it runs on: the delivery engine (`queue`: claims over the
+//! `deliveries` table; `send`: the HTTP request; `attempt`: settling each attempt and the
+//! delivery policy), housekeeping of expired credentials, the webhook specification (`spec`:
+//! validated configuration, matching, filters, payload templates), request signing (`signing`)
+//! and encryption of webhook secrets at rest (`sealed`).
 
+pub mod attempt;
 pub mod housekeeping;
 pub mod payload;
 pub mod queue;

@@ -6,6 +6,7 @@ mod m20261126_000001_create_foundation;
 mod m20261126_000002_create_webhooks;
 mod m20261126_000003_create_events_and_deliveries;
 mod m20261127_000001_create_visitors;
+mod m20261129_000001_webhook_version;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_webhooks::Migration),
             Box::new(m20261126_000003_create_events_and_deliveries::Migration),
             Box::new(m20261127_000001_create_visitors::Migration),
+            Box::new(m20261129_000001_webhook_version::Migration),
         ]
     }
 }

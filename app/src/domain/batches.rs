@@ -8,6 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
+use entity::delivery::DeliveryStatus;
 use entity::{app, delivery, delivery_item, event, webhook};
 
 use super::webhooks::Webhook;
@@ -24,7 +25,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
     let Some(batch) = delivery::Entity::find_by_id(delivery_id).one(conn).await? else {
         return Ok(false);
     };
-    if batch.status != "collecting" {
+    if batch.status != DeliveryStatus::Collecting {
         return Ok(false);
     }
     let hook_model = webhook::Entity::find_by_id(batch.webhook_id)
@@ -59,7 +60,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
     }
     let count = i32::try_from(bodies.len()).unwrap_or(i32::MAX);
     let closed = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("pending"))
+        .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending))
         .col_expr(
             delivery::Column::Body,
             Expr::value(herald_jobs::payload::batch(bodies).to_string()),
@@ -69,7 +70,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::Status.eq("collecting"))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
         .exec(conn)
         .await?;
     Ok(closed.rows_affected == 1)
@@ -84,7 +85,7 @@ pub async fn close_due(db: &DatabaseConnection, now: i64) -> DomainResult<usize>
     let due: Vec<i64> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Id)
-        .filter(delivery::Column::Status.eq("collecting"))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .limit(100)
         .into_tuple()

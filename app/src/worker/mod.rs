@@ -3,10 +3,10 @@
 //! `herald worker` runs only them; any number of processes can share one PostgreSQL database.
 
 mod deliver;
-mod record;
+mod webhooks;
 
 pub use deliver::{WorkerState, deliver, message_id};
-pub use record::{AttemptLog, AttemptLogWork, AttemptRecord};
+pub use webhooks::{Target, WebhookCache};
 
 use std::time::Duration;
 

@@ -21,8 +21,9 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 
-use super::ack::{AckLayer, AckMsg, Local, Slot, ack_loop};
+use super::budget::{Local, Slot};
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
+use crate::attempt::{SettleLayer, SettleMsg, settle_loop};
 
 /// What one claim brought back.
 struct Claimed {
@@ -34,7 +35,7 @@ struct Claimed {
 }
 
 /// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
-/// [`BackendConfig::Layer`] ([`AckLayer`]) writes each outcome; `poll_close` hands claimed
+/// [`BackendConfig::Layer`] ([`SettleLayer`]) writes each outcome; `poll_close` hands claimed
 /// but unstarted rows back so a graceful stop costs no attempt.
 pub struct DeliveryBackend {
     queue: DeliveryQueue,
@@ -44,7 +45,7 @@ pub struct DeliveryBackend {
     fetch: Option<BoxFuture<'static, Result<Claimed, QueueError>>>,
     wait: Option<BoxFuture<'static, ()>>,
     last_reap: Option<Instant>,
-    ack_rx: Option<mpsc::UnboundedReceiver<AckMsg>>,
+    settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
 }
 
@@ -72,7 +73,7 @@ impl DeliveryBackend {
             fetch: None,
             wait: None,
             last_reap: None,
-            ack_rx: None,
+            settle_rx: None,
             close: None,
         }
     }
@@ -164,12 +165,12 @@ impl DeliveryBackend {
     }
 
     /// Takes every buffered row out, with the budget share each one holds.
-    fn drain_buffer(&mut self) -> (Vec<(i64, i32)>, Vec<Slot>) {
+    fn drain_buffer(&mut self) -> (Vec<(i64, i64)>, Vec<Slot>) {
         let mut rows = Vec::with_capacity(self.buffered());
         let mut slots = Vec::with_capacity(rows.capacity());
         for (lane, buffer) in self.buffer.iter_mut().enumerate() {
             for task in buffer.drain(..) {
-                rows.push((task.args.id, task.args.attempt));
+                rows.push((task.args.id, task.args.lease_until));
                 slots.push(Slot::adopt(&self.local, lane != 0));
             }
         }
@@ -190,6 +191,7 @@ async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> 
     }
     let lease_ms = i64::try_from(inner.cfg.lease.as_millis()).unwrap_or(i64::MAX);
     let lease_until = now.saturating_add(lease_ms);
+    let started = Instant::now();
     let mut rows = inner.pool.claim(0, limit, now, lease_until).await?;
     let mut limited = capped && rows.len() == limit;
     let want = limit - rows.len();
@@ -203,6 +205,8 @@ async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> 
             limited = true;
         }
     }
+    metrics::histogram!("herald_queue_claim_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!("herald_queue_claim_rows").record(rows.len() as f64);
     Ok(Claimed {
         rows,
         limited,
@@ -254,8 +258,8 @@ impl Backend for DeliveryBackend {
         if let super::Pool::Unsupported(b) = &self.queue.inner.pool {
             return Poll::Ready(Err(QueueError::UnsupportedBackend(*b)));
         }
-        if let Some(rx) = self.ack_rx.take() {
-            tokio::spawn(ack_loop(self.queue.clone(), rx));
+        if let Some(rx) = self.settle_rx.take() {
+            tokio::spawn(settle_loop(self.queue.clone(), rx));
         }
         // Keep a prefetch moving while the service waits for a free slot.
         self.drive_fetch(cx);
@@ -348,17 +352,17 @@ impl BackendConfig for DeliveryBackend {
     type Id = i64;
     type Kind = Ephemeral;
     type Config = QueueConfig;
-    type Layer = AckLayer;
+    type Layer = SettleLayer;
 
     fn config(&self) -> &Self::Config {
         self.cfg()
     }
 
-    /// Called once per worker start: opens the acknowledgement channel (its loop starts with the
-    /// first poll, inside the runtime).
+    /// Called once per worker start: opens the settle channel (its loop starts with the first
+    /// poll, inside the runtime).
     fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.ack_rx = Some(rx);
-        AckLayer::new(self.queue.clone(), Arc::clone(&self.local), tx)
+        self.settle_rx = Some(rx);
+        SettleLayer::new(self.queue.clone(), Arc::clone(&self.local), tx)
     }
 }

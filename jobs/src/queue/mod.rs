@@ -1,21 +1,15 @@
 //! The delivery queue: an apalis backend of our own over the `deliveries` table.
 //!
 //! Rows are inserted by Herald's own code (in the business transaction); the queue claims due
-//! rows, hands them to a plain apalis worker and records each outcome:
+//! rows with everything needed to send them, hands them to a plain apalis worker, and the
+//! backend's layer settles each outcome ([`crate::attempt`], which also states the policy):
 //!
 //! ```text
 //! let queue = DeliveryQueue::new(db.clone(), QueueConfig::for_concurrency(64));
 //! WorkerBuilder::new(name).backend(queue.backend()).data(state).concurrency(64)
 //!     .parallelize(tokio::spawn).build(deliver);
-//! async fn deliver(d: ClaimedDelivery, state: Data<State>) -> Result<(), BoxDynError> { .. }
+//! async fn deliver(d: ClaimedDelivery, state: Data<State>) -> Result<Outcome, BoxDynError> { .. }
 //! ```
-//!
-//! What the handler's result does to the row (applied by the backend's ack layer):
-//! - `Ok(())` → `succeeded`;
-//! - `Err(AbortError)` → `failed` at once;
-//! - `Err(RetryAfterError(d))` → `pending` in lane 1, due in `d` (the handler caps `d`), unless
-//!   this was the schedule's last attempt, then `failed`;
-//! - any other `Err` → `pending` in lane 1 after [`retry_delay`], or `failed` after the last attempt.
 //!
 //! Deliveries are at-least-once: a worker that dies after sending but before the outcome is
 //! committed leaves the row `in_flight` until its lease expires, then it is sent again, so
@@ -26,8 +20,8 @@
 //! on PostgreSQL it also runs [`notify_sql`] inside its transaction and every process runs
 //! [`DeliveryQueue::listen_postgres`]. A poll every [`QueueConfig::poll`] covers the rest.
 
-mod ack;
 mod backend;
+pub(crate) mod budget;
 mod config;
 mod sql;
 
@@ -40,15 +34,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sea_orm::{DatabaseConnection, DbBackend};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use ack::{AckLayer, AckService};
 pub use backend::DeliveryBackend;
 pub use config::{QueueConfig, parse_retry_schedule, retry_delay};
 
-use sql::Pool;
+pub(crate) use sql::{PG_PIN_PLAN, Pool};
 
 /// The PostgreSQL channel the workers `LISTEN` on. Enqueuing code runs [`notify_sql`] inside
 /// the transaction that inserts due rows: PostgreSQL delivers the notification only on commit
@@ -64,41 +56,46 @@ pub fn notify_sql() -> &'static str {
     "NOTIFY deliveries"
 }
 
-/// The part of a `deliveries` row a worker needs to make an attempt; the handler loads the
-/// webhook itself. Produced only by a claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The part of a `deliveries` row a worker needs to make an attempt, with the current version
+/// of its webhook, so the handler can send from a cached copy without reading anything.
+/// Produced only by a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedDelivery {
     /// `deliveries.id`.
     pub id: i64,
-    /// This attempt's number (1-based): `deliveries.attempts` after the claim. It fences the
-    /// acknowledgement, so a late outcome of an expired claim cannot overwrite a newer one.
+    /// This attempt's number (1-based): the attempts recorded so far, plus one.
     pub attempt: i32,
+    /// The lease this claim set (unix ms). It fences the outcome, so a late outcome of an
+    /// expired claim cannot overwrite a newer one.
+    pub lease_until: i64,
     /// Owning account.
     pub account_id: i64,
     /// Target webhook.
     pub webhook_id: i64,
+    /// `webhooks.version` at the claim (`None`: the webhook is gone).
+    pub webhook_version: Option<i64>,
     /// `scheduled`, `manual` or `test`.
     pub trigger: String,
     /// 0 = first attempt, 1 = retry.
     pub lane: i32,
     /// The frozen request body (read by the claim itself, so the handler needs no second
-    /// query); `None` only for rows that never got one.
-    pub body: Option<String>,
+    /// query); shared with the attempt row that records it. `None` only for rows that never got one.
+    pub body: Option<Arc<str>>,
 }
 
 /// What can go wrong in the queue itself (handler errors are outcomes, not queue errors).
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// A statement failed. The backend logs these and retries (claims after a poll interval,
-    /// acknowledgements a few times, then the lease); they never end a worker.
+    /// settling a few times, then the lease); they never end a worker.
     #[error("delivery queue database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The connection is neither SQLite nor PostgreSQL: the worker stops with this error.
     #[error("the delivery queue runs on SQLite or PostgreSQL, not {0:?}")]
     UnsupportedBackend(DbBackend),
-    /// Acknowledgements could not be encoded as JSON (SQLite); cannot happen for numbers and
-    /// fixed strings, reported rather than unwrapped.
-    #[error("could not encode acknowledgements: {0}")]
+    /// Outcomes could not be encoded as JSON (SQLite); cannot happen for numbers and strings,
+    /// reported rather than unwrapped.
+    #[error("could not encode delivery outcomes: {0}")]
     Encode(#[from] serde_json::Error),
 }
 
@@ -183,7 +180,7 @@ impl DeliveryQueue {
 
     /// A fresh apalis backend for one worker (call it in the `Monitor` factory, once per
     /// worker start). It implements `Backend` + `BackendConfig` with `Kind = Ephemeral`,
-    /// `Args = ClaimedDelivery` and the [`AckLayer`] as its layer.
+    /// `Args = ClaimedDelivery` and the [`SettleLayer`](crate::attempt::SettleLayer) as its layer.
     #[must_use]
     pub fn backend(&self) -> DeliveryBackend {
         DeliveryBackend::new(self.clone())
@@ -193,6 +190,11 @@ impl DeliveryQueue {
     #[must_use]
     pub fn config(&self) -> &QueueConfig {
         &self.inner.cfg
+    }
+
+    /// The sqlx pool the queue writes through.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
     }
 
     /// Retries (lane 1) claimed by this process and not yet settled; bounded by

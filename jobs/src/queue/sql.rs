@@ -1,90 +1,73 @@
-//! The queue's SQL for SQLite and PostgreSQL: claim, acknowledge, reap, release.
+//! The queue's SQL for SQLite and PostgreSQL: claim, reap, release (settling an outcome is
+//! [`crate::attempt`]'s).
 //!
 //! Every statement is one write (SQLite: one autocommit statement; PostgreSQL: one statement,
-//! or one short transaction for the acknowledgement). The plans were checked with realistic
-//! data (`DELIVERY-ENGINE.md` §3 and §7), and the tests re-check them:
+//! or one short transaction for the release). The plans were checked with realistic data
+//! (`DELIVERY-ENGINE.md` §3 and §7), and the tests re-check them:
 //! - the claim reads `deliveries_due` (SQLite forces it with `INDEXED BY`, since a plan
 //!   prepared against an empty table would scan forever after);
-//! - the acknowledgement is driven by its own rows and reaches `deliveries` by primary key
-//!   (SQLite: the unary `+` keeps the planner off the status index; PostgreSQL: the status fence
-//!   is a join qual and hash/merge joins are off inside the transaction).
+//! - the release is driven by its own rows and reaches `deliveries` by primary key (SQLite: the
+//!   unary `+` keeps the planner off the status index; PostgreSQL: the status fence is a join
+//!   qual and hash/merge joins are off inside the transaction).
+//!
+//! A claim does not count the attempt (`attempts` is raised with the attempt row); it returns
+//! `attempts + 1` as the attempt's number, and the lease it set, which fences the outcome: a
+//! row's lease only grows from one claim to the next (a reaped row is claimed again after its
+//! old lease ended), so a late outcome of an earlier claim never matches.
+
+use std::sync::Arc;
 
 use sea_orm::DbBackend;
 use sqlx::{PgPool, Row, SqlitePool};
 
 use super::{ClaimedDelivery, QueueError};
 
-/// Claims up to `?4` due rows of lane `?3`. `?1` = lease end, `?2` = now (unix ms).
+/// Claims up to `?4` due rows of lane `?3`. `?1` = lease end, `?2` = now (unix ms). Returns
+/// with each row its webhook's current `version` (`NULL`: deleted), for the worker's cache.
 pub(crate) const SQLITE_CLAIM: &str = r#"UPDATE deliveries
-SET status = 'in_flight', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+SET status = 'in_flight', lease_until = ?1, updated_at = ?2
 WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due
              WHERE status = 'pending' AND lane = ?3 AND next_attempt_at <= ?2
              ORDER BY next_attempt_at LIMIT ?4)
-RETURNING id, attempts, account_id, webhook_id, "trigger", lane, body"#;
-
-/// `?1` = JSON `[[id, attempt, status, next_attempt_at], ...]`, `?2` = now (unix ms).
-/// Fenced on `in_flight` and the claimed attempt: a late ack of an older claim changes nothing.
-pub(crate) const SQLITE_ACK: &str = r"UPDATE deliveries
-SET status = j.st, lease_until = NULL, updated_at = ?2,
-    lane = CASE WHEN j.st = 'pending' THEN 1 ELSE deliveries.lane END,
-    next_attempt_at = CASE WHEN j.st = 'pending' THEN j.nx ELSE deliveries.next_attempt_at END
-FROM (SELECT value ->> 0 AS id, value ->> 1 AS att, value ->> 2 AS st, value ->> 3 AS nx
-      FROM json_each(?1)) AS j
-WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.attempts = j.att";
+RETURNING id, attempts + 1, account_id, webhook_id, "trigger", lane, body,
+          (SELECT version FROM webhooks WHERE webhooks.id = deliveries.webhook_id)"#;
 
 /// Makes expired leases due now (lane kept). `?1` = now (unix ms).
 pub(crate) const SQLITE_REAP: &str = r"UPDATE deliveries
 SET status = 'pending', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
 WHERE status = 'in_flight' AND lease_until < ?1";
 
-/// Gives back claimed but unstarted rows. `?1` = JSON `[[id, attempt], ...]`, `?2` = now.
+/// Gives back claimed but unstarted rows. `?1` = JSON `[[id, lease_until], ...]`, `?2` = now.
 pub(crate) const SQLITE_RELEASE: &str = r"UPDATE deliveries
-SET status = 'pending', attempts = attempts - 1, lease_until = NULL, updated_at = ?2
-FROM (SELECT value ->> 0 AS id, value ->> 1 AS att FROM json_each(?1)) AS j
-WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.attempts = j.att";
+SET status = 'pending', lease_until = NULL, updated_at = ?2
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease FROM json_each(?1)) AS j
+WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.lease_until = j.lease";
 
 /// Same as [`SQLITE_CLAIM`]; `SKIP LOCKED` lets any number of processes claim side by side.
 pub(crate) const PG_CLAIM: &str = r#"UPDATE deliveries d
-SET status = 'in_flight', attempts = d.attempts + 1, lease_until = $1, updated_at = $2
+SET status = 'in_flight', lease_until = $1, updated_at = $2
 WHERE d.id IN (SELECT id FROM deliveries
                WHERE status = 'pending' AND lane = $3 AND next_attempt_at <= $2
                ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING d.id, d.attempts, d.account_id, d.webhook_id, d."trigger", d.lane, d.body"#;
+RETURNING d.id, d.attempts + 1, d.account_id, d.webhook_id, d."trigger", d.lane, d.body,
+          (SELECT w.version FROM webhooks w WHERE w.id = d.webhook_id)"#;
 
-/// Pins the acknowledgement's plan to `Nested Loop(unnest → Index Scan deliveries_pkey)` for
-/// the current transaction only (generic plans otherwise drift to scans; §7 pitfall 1).
+/// Pins the plan of a batch update (settle, release) to `Nested Loop(unnest → Index Scan
+/// deliveries_pkey)` for the current transaction only (generic plans otherwise drift to scans;
+/// §7 pitfall 1).
 pub(crate) const PG_PIN_PLAN: &str =
     "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
-
-/// `$1..$5` = ids, attempts, new statuses, next attempt times, `'in_flight'` per row; `$6` = now.
-pub(crate) const PG_ACK: &str = r"UPDATE deliveries d
-SET status = u.st, lease_until = NULL, updated_at = $6,
-    lane = CASE WHEN u.st = 'pending' THEN 1 ELSE d.lane END,
-    next_attempt_at = CASE WHEN u.st = 'pending' THEN u.nx ELSE d.next_attempt_at END
-FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(id, att, st, nx, cur)
-WHERE d.id = u.id AND d.attempts = u.att AND d.status = u.cur";
 
 /// Same as [`SQLITE_REAP`]; reads the partial index `deliveries_lease`.
 pub(crate) const PG_REAP: &str = r"UPDATE deliveries
 SET status = 'pending', next_attempt_at = $1, lease_until = NULL, updated_at = $1
 WHERE lease_until IS NOT NULL AND lease_until < $1 AND status = 'in_flight'";
 
-/// Same as [`SQLITE_RELEASE`]. `$1` = ids, `$2` = attempts, `$3` = `'in_flight'` per row, `$4` = now.
+/// Same as [`SQLITE_RELEASE`]. `$1` = ids, `$2` = leases, `$3` = `'in_flight'` per row, `$4` = now.
 pub(crate) const PG_RELEASE: &str = r"UPDATE deliveries d
-SET status = 'pending', attempts = d.attempts - 1, lease_until = NULL, updated_at = $4
-FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, att, cur)
-WHERE d.id = u.id AND d.attempts = u.att AND d.status = u.cur";
-
-/// One acknowledgement: the claimed attempt of a row and where it goes next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AckRow {
-    pub id: i64,
-    pub attempt: i32,
-    /// `succeeded`, `failed` or `pending` (a retry, in lane 1).
-    pub status: &'static str,
-    /// Unix ms of the next attempt; read only when `status` is `pending`.
-    pub next_attempt_at: i64,
-}
+SET status = 'pending', lease_until = NULL, updated_at = $4
+FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, lease, cur)
+WHERE d.id = u.id AND d.lease_until = u.lease AND d.status = u.cur";
 
 /// The sqlx pool behind the sea-orm connection, by backend.
 #[derive(Clone, Debug)]
@@ -113,7 +96,7 @@ impl Pool {
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(claimed)
+                .map(|r| claimed(r, lease_until))
                 .collect::<Result<_, _>>()?,
             Self::Postgres(pool) => sqlx::query(PG_CLAIM)
                 .bind(lease_until)
@@ -123,51 +106,11 @@ impl Pool {
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(claimed)
+                .map(|r| claimed(r, lease_until))
                 .collect::<Result<_, _>>()?,
             Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
         };
         Ok(rows)
-    }
-
-    /// Applies a batch of acknowledgements in one statement; returns the rows changed (fewer
-    /// than given when some acks were stale).
-    pub(crate) async fn ack(&self, rows: &[AckRow], now: i64) -> Result<u64, QueueError> {
-        match self {
-            Self::Sqlite(pool) => {
-                let json: Vec<(i64, i32, &str, i64)> = rows
-                    .iter()
-                    .map(|r| (r.id, r.attempt, r.status, r.next_attempt_at))
-                    .collect();
-                let done = sqlx::query(SQLITE_ACK)
-                    .bind(serde_json::to_string(&json)?)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                Ok(done.rows_affected())
-            }
-            Self::Postgres(pool) => {
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let attempts: Vec<i32> = rows.iter().map(|r| r.attempt).collect();
-                let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
-                let next: Vec<i64> = rows.iter().map(|r| r.next_attempt_at).collect();
-                let current = vec!["in_flight"; rows.len()];
-                let mut txn = pool.begin().await?;
-                sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await?;
-                let done = sqlx::query(PG_ACK)
-                    .bind(&ids)
-                    .bind(&attempts)
-                    .bind(&statuses)
-                    .bind(&next)
-                    .bind(&current)
-                    .bind(now)
-                    .execute(&mut *txn)
-                    .await?;
-                txn.commit().await?;
-                Ok(done.rows_affected())
-            }
-            Self::Unsupported(b) => Err(QueueError::UnsupportedBackend(*b)),
-        }
     }
 
     /// Returns rows whose lease expired before `now` to `pending`, due at once.
@@ -180,9 +123,9 @@ impl Pool {
         Ok(done)
     }
 
-    /// Hands claimed but unstarted `(id, attempt)` rows back: `pending` with the claim's
-    /// attempt undone, so a graceful stop costs no attempt.
-    pub(crate) async fn release(&self, rows: &[(i64, i32)], now: i64) -> Result<u64, QueueError> {
+    /// Hands claimed but unstarted `(id, lease_until)` rows back to `pending`: a graceful stop
+    /// costs no attempt.
+    pub(crate) async fn release(&self, rows: &[(i64, i64)], now: i64) -> Result<u64, QueueError> {
         let done = match self {
             Self::Sqlite(pool) => sqlx::query(SQLITE_RELEASE)
                 .bind(serde_json::to_string(rows)?)
@@ -192,13 +135,13 @@ impl Pool {
                 .rows_affected(),
             Self::Postgres(pool) => {
                 let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                let attempts: Vec<i32> = rows.iter().map(|r| r.1).collect();
+                let leases: Vec<i64> = rows.iter().map(|r| r.1).collect();
                 let current = vec!["in_flight"; rows.len()];
                 let mut txn = pool.begin().await?;
                 sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await?;
                 let done = sqlx::query(PG_RELEASE)
                     .bind(&ids)
-                    .bind(&attempts)
+                    .bind(&leases)
                     .bind(&current)
                     .bind(now)
                     .execute(&mut *txn)
@@ -212,21 +155,24 @@ impl Pool {
     }
 }
 
-fn claimed<R: Row>(row: &R) -> Result<ClaimedDelivery, sqlx::Error>
+fn claimed<R: Row>(row: &R, lease_until: i64) -> Result<ClaimedDelivery, sqlx::Error>
 where
     usize: sqlx::ColumnIndex<R>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<String>: for<'r> sqlx::Decode<'r, R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database>,
 {
     Ok(ClaimedDelivery {
         id: row.try_get(0)?,
         attempt: row.try_get(1)?,
+        lease_until,
         account_id: row.try_get(2)?,
         webhook_id: row.try_get(3)?,
         trigger: row.try_get(4)?,
         lane: row.try_get(5)?,
-        body: row.try_get(6)?,
+        body: row.try_get::<Option<String>, _>(6)?.map(Arc::from),
+        webhook_version: row.try_get(7)?,
     })
 }

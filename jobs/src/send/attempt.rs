@@ -69,10 +69,13 @@ pub enum ErrorKind {
     Blocked,
     /// A response arrived with a status other than 2xx.
     HttpStatus,
+    /// Herald could not make the attempt (e.g. the webhook's stored configuration could not be
+    /// read): recorded so the history says why, and retried on the schedule.
+    Internal,
 }
 
 impl ErrorKind {
-    /// The stored name: `timeout`, `connect`, `dns`, `tls`, `blocked`, `http_status`.
+    /// The stored name: `timeout`, `connect`, `dns`, `tls`, `blocked`, `http_status`, `internal`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,6 +85,7 @@ impl ErrorKind {
             Self::Tls => "tls",
             Self::Blocked => "blocked",
             Self::HttpStatus => "http_status",
+            Self::Internal => "internal",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A delivery survives a crash: kill the real process mid-flight, restart it, and every event
-//! is still delivered at least once.
+//! is still delivered at least once — and every delivery's attempt count still equals its
+//! attempt rows (an attempt and its outcome are committed together).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{db::TestDb, unique};
 use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,5 +76,43 @@ async fn killing_the_process_mid_flight_loses_no_event() {
         duplicates <= 256,
         "duplicates are bounded by the claims in flight: {duplicates}"
     );
+    let (settled, out_of_step) = settle_state(&db.url).await;
+    assert_eq!(settled, N, "every delivery ends succeeded");
+    assert_eq!(
+        out_of_step, 0,
+        "deliveries whose attempt count differs from their attempt rows"
+    );
     drop(second);
+}
+
+/// Waits until no delivery is queued or in flight, then returns (succeeded deliveries,
+/// deliveries whose `attempts` differs from their rows in `delivery_attempts`).
+async fn settle_state(url: &str) -> (usize, usize) {
+    let db = sea_orm::Database::connect(url).await.expect("the test database opens");
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect(sql)
+                .expect("one row");
+            usize::try_from(row.try_get_by_index::<i64>(0).expect("a count")).expect("a count")
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while count("SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'in_flight')").await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries still queued after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settled = count("SELECT COUNT(*) FROM deliveries WHERE status = 'succeeded'").await;
+    let out_of_step = count(
+        "SELECT COUNT(*) FROM deliveries d WHERE d.attempts <> \
+         (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id)",
+    )
+    .await;
+    (settled, out_of_step)
 }

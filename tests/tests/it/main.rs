@@ -14,4 +14,5 @@ mod scale_out;
 mod validation;
 mod viewer;
 mod visits;
+mod webhook_cache;
 mod webhooks;

@@ -4,6 +4,7 @@
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use entity::delivery::DeliveryStatus;
 use entity::{delivery, delivery_attempt};
 
 use crate::db::now_ms;
@@ -88,7 +89,7 @@ async fn percentile(
 }
 
 async fn window(conn: &impl ConnectionTrait, account_id: i64, webhook_id: i64, since: i64) -> DomainResult<Window> {
-    let count_status = |status: &'static str| {
+    let count_status = |status: DeliveryStatus| {
         delivery::Entity::find()
             .filter(delivery::Column::AccountId.eq(account_id))
             .filter(delivery::Column::WebhookId.eq(webhook_id))
@@ -97,8 +98,8 @@ async fn window(conn: &impl ConnectionTrait, account_id: i64, webhook_id: i64, s
             .filter(delivery::Column::Status.eq(status))
             .count(conn)
     };
-    let succeeded = count_status("succeeded").await?;
-    let failed = count_status("failed").await?;
+    let succeeded = count_status(DeliveryStatus::Succeeded).await?;
+    let failed = count_status(DeliveryStatus::Failed).await?;
     #[expect(clippy::cast_precision_loss, reason = "a percentage")]
     let success_rate = (succeeded + failed > 0).then(|| 100.0 * succeeded as f64 / (succeeded + failed) as f64);
     let n = attempts_of(webhook_id)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use entity::delivery::DeliveryStatus;
 use entity::{delivery, delivery_attempt, webhook};
 
 use super::health::success;
@@ -55,7 +56,7 @@ pub async fn auto_disable(db: &DatabaseConnection, window: Duration) -> DomainRe
                     .distinct()
                     .column(delivery::Column::WebhookId)
                     .from(delivery::Entity)
-                    .and_where(delivery::Column::Status.eq("failed"))
+                    .and_where(delivery::Column::Status.eq(DeliveryStatus::Failed))
                     .and_where(delivery::Column::Trigger.ne("test"))
                     .to_owned(),
             ),
@@ -156,7 +157,7 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
     loop {
         let ids: Vec<i64> = delivery::Entity::find()
             .filter(delivery::Column::UpdatedAt.lt(cutoff))
-            .filter(delivery::Column::Status.is_in(["succeeded", "failed", "cancelled"]))
+            .filter(delivery::Column::Status.is_in(super::FINAL))
             .filter(delivery::Column::Body.is_not_null())
             .select_only()
             .column(delivery::Column::Id)
@@ -171,7 +172,7 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
         let n = delivery::Entity::update_many()
             .col_expr(delivery::Column::Body, Expr::value(Option::<String>::None))
             .filter(delivery::Column::Id.is_in(ids.clone()))
-            .filter(delivery::Column::Status.is_in(["succeeded", "failed", "cancelled"]))
+            .filter(delivery::Column::Status.is_in(super::FINAL))
             .exec(db)
             .await?
             .rows_affected;

@@ -22,6 +22,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::delivery::DeliveryStatus;
 use entity::{audit_log, delivery, delivery_attempt};
 use herald_jobs::queue::DeliveryQueue;
 
@@ -31,14 +32,17 @@ use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
 use crate::db::{begin_write, now_ms};
 
-/// The statuses a delivery can have, in the order filters offer them.
-pub const STATUSES: [&str; 6] = ["succeeded", "failed", "pending", "in_flight", "cancelled", "collecting"];
+/// The statuses nothing happens to on its own: what replay and retention work on.
+const FINAL: [DeliveryStatus; 3] = [
+    DeliveryStatus::Succeeded,
+    DeliveryStatus::Failed,
+    DeliveryStatus::Cancelled,
+];
 
 /// Which deliveries a list shows. Build it with [`Filter::parse`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// One of [`STATUSES`].
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
     /// Exact event name.
     pub event: Option<String>,
     /// Created at or after (unix ms).
@@ -61,13 +65,16 @@ impl Filter {
     ) -> DomainResult<Self> {
         let status = match blank(status) {
             None => None,
-            Some(s) if STATUSES.contains(&s) => Some(s.to_owned()),
-            Some(s) => {
-                return Err(DomainError::invalid(
-                    "status",
-                    format!("“{s}” is not a delivery status; use one of {}.", STATUSES.join(", ")),
-                ));
-            }
+            Some(s) => match DeliveryStatus::parse(s) {
+                Some(status) => Some(status),
+                None => {
+                    let all: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+                    return Err(DomainError::invalid(
+                        "status",
+                        format!("“{s}” is not a delivery status; use one of {}.", all.join(", ")),
+                    ));
+                }
+            },
         };
         Ok(Self {
             status,
@@ -125,8 +132,8 @@ pub async fn list(
     let mut q = delivery::Entity::find()
         .filter(delivery::Column::AccountId.eq(account_id))
         .filter(delivery::Column::WebhookId.eq(hook.model.id));
-    if let Some(s) = &filter.status {
-        q = q.filter(delivery::Column::Status.eq(s.as_str()));
+    if let Some(s) = filter.status {
+        q = q.filter(delivery::Column::Status.eq(s));
     }
     if let Some(e) = &filter.event {
         q = q.filter(delivery::Column::EventName.eq(e.as_str()));
@@ -199,7 +206,7 @@ fn refuse_unless_sendable(hook: &Webhook) -> DomainResult<()> {
 /// Makes rows due now as manual sends: the shared update of retry and replay.
 fn requeue(now: i64) -> sea_orm::UpdateMany<delivery::Entity> {
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value("pending"))
+        .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending))
         .col_expr(delivery::Column::Lane, Expr::value(0))
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
@@ -223,7 +230,7 @@ async fn notify(conn: &impl ConnectionTrait) -> DomainResult<()> {
 pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor, id: i64) -> DomainResult<Detail> {
     let txn = begin_write(db).await?;
     let d = find(&txn, actor.account_id, id).await?;
-    if d.status == "in_flight" || d.status == "collecting" {
+    if matches!(d.status, DeliveryStatus::InFlight | DeliveryStatus::Collecting) {
         return Err(DomainError::invalid(
             "delivery",
             "This delivery is being sent right now; retry it once this attempt has finished.",
@@ -239,7 +246,7 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     refuse_unless_sendable(&hook)?;
     requeue(now_ms())
         .filter(delivery::Column::Id.eq(d.id))
-        .filter(delivery::Column::Status.is_not_in(["in_flight", "collecting"]))
+        .filter(delivery::Column::Status.is_not_in([DeliveryStatus::InFlight, DeliveryStatus::Collecting]))
         .exec(&txn)
         .await?;
     let entry = Entry {
@@ -247,7 +254,7 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
         target_type: "delivery",
         target_id: Some(d.id.to_string()),
         target_label: d.event_name.clone().unwrap_or_else(|| format!("delivery {}", d.id)),
-        diff: json!({ "status": { "before": d.status, "after": "pending" } }),
+        diff: json!({ "status": { "before": d.status, "after": DeliveryStatus::Pending } }),
     };
     audit::record(&txn, actor, entry).await?;
     notify(&txn).await?;
@@ -261,7 +268,7 @@ fn failed_since(hook: &Webhook, since: i64) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(delivery::Column::AccountId.eq(hook.model.account_id))
         .add(delivery::Column::WebhookId.eq(hook.model.id))
-        .add(delivery::Column::Status.eq("failed"))
+        .add(delivery::Column::Status.eq(DeliveryStatus::Failed))
         .add(delivery::Column::CreatedAt.gte(since))
         .add(delivery::Column::Body.is_not_null())
 }
@@ -365,7 +372,7 @@ pub async fn replay_progress(
         .filter(delivery::Column::WebhookId.eq(hook.model.id))
         .filter(delivery::Column::Trigger.eq("manual"))
         .filter(delivery::Column::UpdatedAt.gte(row.created_at))
-        .filter(delivery::Column::Status.is_in(["succeeded", "failed", "cancelled"]))
+        .filter(delivery::Column::Status.is_in(FINAL))
         .count(conn)
         .await?;
     Ok(Some(Progress {
@@ -388,7 +395,7 @@ mod tests {
             Some("2025-11-26T09:00"),
         )
         .unwrap();
-        assert_eq!(f.status.as_deref(), Some("failed"));
+        assert_eq!(f.status, Some(DeliveryStatus::Failed));
         assert_eq!(f.event, None);
         assert_eq!(f.since, Some(1_764_144_723_000));
         assert_eq!(f.until, Some(1_764_147_600_000));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
+use entity::delivery::DeliveryStatus;
 use entity::{delivery, delivery_attempt};
 use herald_jobs::queue::DeliveryQueue;
 use herald_jobs::spec::{EventPattern, EventType};
@@ -132,7 +133,7 @@ pub async fn send_test(
             .one(db)
             .await?
             .unwrap_or_else(|| d.clone());
-        let finished = !matches!(current.status.as_str(), "pending" | "in_flight");
+        let finished = !matches!(current.status, DeliveryStatus::Pending | DeliveryStatus::InFlight);
         if attempt.is_some() || finished || tokio::time::Instant::now() >= deadline {
             return Ok(TestOutcome {
                 delivery: current,

@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use entity::delivery::DeliveryStatus;
 use entity::{app, delivery, delivery_item, event, event_type};
 use herald_jobs::spec::Batching;
 
@@ -233,7 +234,7 @@ async fn enqueue(
         } => {
             let open = delivery::Entity::find()
                 .filter(delivery::Column::WebhookId.eq(hook.model.id))
-                .filter(delivery::Column::Status.eq("collecting"))
+                .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
                 .one(txn)
                 .await?;
             let batch = match open {
@@ -243,7 +244,7 @@ async fn enqueue(
                         account_id: Set(hook.model.account_id),
                         webhook_id: Set(hook.model.id),
                         event_id: Set(None),
-                        status: Set("collecting".into()),
+                        status: Set(DeliveryStatus::Collecting),
                         lane: Set(0),
                         attempts: Set(0),
                         next_attempt_at: Set(now + i64::from(max_wait_secs) * 1000),
@@ -296,7 +297,7 @@ pub(crate) fn ready_row(
         account_id: Set(hook.model.account_id),
         webhook_id: Set(hook.model.id),
         event_id: Set(event_id),
-        status: Set("pending".into()),
+        status: Set(DeliveryStatus::Pending),
         lane: Set(0),
         attempts: Set(0),
         next_attempt_at: Set(now),

@@ -10,6 +10,7 @@ pub use stored::Webhook;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
+use entity::delivery::DeliveryStatus;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::signing;
@@ -152,14 +153,14 @@ async fn cancel_queued(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainRe
     entity::delivery::Entity::update_many()
         .col_expr(
             entity::delivery::Column::Status,
-            sea_orm::sea_query::Expr::value("cancelled"),
+            sea_orm::sea_query::Expr::value(DeliveryStatus::Cancelled),
         )
         .col_expr(
             entity::delivery::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(now_ms()),
         )
         .filter(entity::delivery::Column::WebhookId.eq(webhook_id))
-        .filter(entity::delivery::Column::Status.is_in(["pending", "collecting"]))
+        .filter(entity::delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Collecting]))
         .exec(conn)
         .await?;
     Ok(())

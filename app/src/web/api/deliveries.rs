@@ -6,6 +6,7 @@ use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use entity::delivery::DeliveryStatus;
 use entity::{delivery, delivery_attempt};
 
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
@@ -52,13 +53,13 @@ pub struct DeliveryOut {
 
 impl DeliveryOut {
     fn new(d: delivery::Model, webhook_id: String) -> Self {
-        let due = matches!(d.status.as_str(), "pending" | "collecting");
+        let due = matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Collecting);
         Self {
             id: d.id,
             webhook_id,
             event_id: d.event_id,
             event_name: d.event_name,
-            status: d.status,
+            status: d.status.as_str().to_owned(),
             trigger: d.trigger,
             attempts: d.attempts,
             event_count: d.event_count,

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use entity::delivery::DeliveryStatus;
 use entity::{delivery, delivery_attempt};
 
 use super::auth::Empty;
@@ -21,10 +22,10 @@ use crate::web::session::CurrentUser;
 
 /// The badge colour of a delivery status or an attempt: green delivered, red failed, grey
 /// anything still going or stopped.
-fn badge(status: &str) -> &'static str {
+fn badge(status: DeliveryStatus) -> &'static str {
     match status {
-        "succeeded" => "green",
-        "failed" => "red",
+        DeliveryStatus::Succeeded => "green",
+        DeliveryStatus::Failed => "red",
         _ => "grey",
     }
 }
@@ -71,8 +72,8 @@ impl From<delivery::Model> for DeliveryRow {
     fn from(d: delivery::Model) -> Self {
         Self {
             id: d.id,
-            badge: badge(&d.status),
-            status: d.status.replace('_', " "),
+            badge: badge(d.status),
+            status: d.status.label().to_owned(),
             event: d.event_name.unwrap_or_else(|| format!("{} events", d.event_count)),
             trigger: d.trigger,
             attempts: d.attempts,
@@ -212,7 +213,7 @@ pub async fn tab(
         rows,
         filter,
         filter_error,
-        statuses: deliveries::STATUSES,
+        statuses: DeliveryStatus::ALL.map(DeliveryStatus::as_str),
         progress,
     })
 }
@@ -243,7 +244,7 @@ impl From<TestOutcome> for TestResultView {
             None => Self {
                 delivery_id: t.delivery.id,
                 ok: false,
-                outcome: format!("no answer yet (delivery {})", t.delivery.status.replace('_', " ")),
+                outcome: format!("no answer yet (delivery {})", t.delivery.status.label()),
                 duration: "—".to_owned(),
                 body: String::new(),
             },
@@ -333,9 +334,10 @@ pub async fn page(
         id: d.delivery.id,
         webhook_id: d.webhook.model.public_id,
         webhook_name: d.webhook.model.name,
-        badge: badge(&d.delivery.status),
-        can_retry: !matches!(d.delivery.status.as_str(), "in_flight" | "collecting") && d.delivery.body.is_some(),
-        status: d.delivery.status.replace('_', " "),
+        badge: badge(d.delivery.status),
+        can_retry: !matches!(d.delivery.status, DeliveryStatus::InFlight | DeliveryStatus::Collecting)
+            && d.delivery.body.is_some(),
+        status: d.delivery.status.label().to_owned(),
         event: d
             .delivery
             .event_name

@@ -1,14 +1,15 @@
-//! Query plans with realistic data: the claim reads `deliveries_due`, the acknowledgement goes
-//! by primary key (`DELIVERY-ENGINE.md` §3 and §7: the wrong plans cost 10× and more).
+//! Query plans with realistic data: the claim reads `deliveries_due`, settling goes by primary
+//! key (`DELIVERY-ENGINE.md` §3 and §7: the wrong plans cost 10× and more).
 
 use sqlx::Row as _;
 
 use super::support::{Row, TestDb};
-use crate::queue::sql::{PG_ACK, PG_CLAIM, PG_PIN_PLAN, SQLITE_ACK, SQLITE_CLAIM};
+use crate::attempt::sql::{PG_SETTLE, SQLITE_SETTLE};
+use crate::queue::sql::{PG_CLAIM, PG_PIN_PLAN, SQLITE_CLAIM};
 use crate::queue::{DeliveryQueue, QueueConfig, now_ms};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claim_uses_the_due_index_and_ack_the_primary_key() {
+async fn claim_uses_the_due_index_and_settling_the_primary_key() {
     for t in TestDb::all().await {
         let now = now_ms();
         // History dominates a real table: 19,000 finished rows, 1,000 pending (some retries).
@@ -54,7 +55,7 @@ async fn claim_uses_the_due_index_and_ack_the_primary_key() {
         t.exec("ANALYZE").await;
         let queue = DeliveryQueue::new(t.db.clone(), QueueConfig::default());
 
-        match &queue.inner.pool {
+        match queue.pool() {
             crate::queue::sql::Pool::Sqlite(pool) => {
                 let plan = |rows: Vec<sqlx::sqlite::SqliteRow>| -> Vec<String> {
                     rows.iter().map(|r| r.get::<String, _>(3)).collect()
@@ -84,8 +85,8 @@ async fn claim_uses_the_due_index_and_ack_the_primary_key() {
                     "claim sorts: {claim:?}"
                 );
                 let ack = plan(
-                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {SQLITE_ACK}")))
-                        .bind("[[1,1,\"succeeded\",0],[2,1,\"pending\",5]]")
+                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {SQLITE_SETTLE}")))
+                        .bind("[[1,1,\"succeeded\",0,1,200,null,0],[2,1,\"pending\",5,1,500,\"http_status\",0]]")
                         .bind(now)
                         .fetch_all(pool)
                         .await
@@ -120,11 +121,15 @@ async fn claim_uses_the_due_index_and_ack_the_primary_key() {
                 let mut txn = pool.begin().await.unwrap();
                 sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await.unwrap();
                 let ack = text(
-                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {PG_ACK}")))
+                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {PG_SETTLE}")))
                         .bind(vec![1_i64, 2])
-                        .bind(vec![1_i32, 1])
+                        .bind(vec![1_i64, 1])
                         .bind(vec!["succeeded", "pending"])
                         .bind(vec![0_i64, 5])
+                        .bind(vec![1_i32, 1])
+                        .bind(vec![Some(200_i32), Some(500)])
+                        .bind(vec![None, Some("http_status")])
+                        .bind(vec![false, false])
                         .bind(vec!["in_flight", "in_flight"])
                         .bind(now)
                         .fetch_all(&mut *txn)
@@ -138,17 +143,11 @@ async fn claim_uses_the_due_index_and_ack_the_primary_key() {
         }
 
         // And the claim really takes only due rows, oldest first.
-        let claimed = queue
-            .inner
-            .pool
-            .claim(0, 1_000, now_ms(), now_ms() + 60_000)
-            .await
-            .unwrap();
+        let claimed = queue.pool().claim(0, 1_000, now_ms(), now_ms() + 60_000).await.unwrap();
         assert_eq!(claimed.len(), 600);
         assert!(
             queue
-                .inner
-                .pool
+                .pool()
                 .claim(1, 1_000, now_ms(), now_ms() + 60_000)
                 .await
                 .unwrap()

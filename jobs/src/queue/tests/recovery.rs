@@ -1,4 +1,4 @@
-//! Crash recovery and shutdown: the ack fence, the reaper, graceful stops.
+//! Crash recovery and shutdown: the settle fence, the reaper, graceful stops.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,75 +7,68 @@ use std::time::Duration;
 use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
 
 use super::support::{Row, TestDb};
-use super::worker::{Behaviour, fast_cfg, handle, start};
-use crate::queue::sql::AckRow;
-use crate::queue::{DeliveryQueue, now_ms};
+use super::worker::{Behaviour, attempt_with, fast_cfg, handle, start};
+use crate::attempt::{Claim, Outcome, Settled};
+use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
+use crate::send::Verdict;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_ack_changes_nothing() {
+async fn a_late_outcome_changes_nothing() {
     for t in TestDb::all().await {
         let id = t.insert_due(1).await[0];
         let queue = DeliveryQueue::new(t.db.clone(), fast_cfg(4));
-        let pool = &queue.inner.pool;
+        let pool = queue.pool();
+        let schedule = &queue.config().retry_schedule;
         let now = now_ms();
 
         let first = pool.claim(0, 10, now, now + 60_000).await.unwrap();
         assert_eq!((first.len(), first[0].id, first[0].attempt), (1, id, 1));
-        // The first claimant stalls past its lease; the reaper hands the row to a second one.
+        // The first claimant stalls past its lease; the reaper hands the row to a second one,
+        // whose lease ends later (it claims after the first lease ended).
         t.exec(&format!(
             "UPDATE deliveries SET lease_until = {} WHERE id = {id}",
             now - 1
         ))
         .await;
         assert_eq!(pool.reap(now).await.unwrap(), 1);
-        let second = pool.claim(0, 10, now, now + 60_000).await.unwrap();
-        assert_eq!(second[0].attempt, 2);
+        let second = pool.claim(0, 10, now, now + 120_000).await.unwrap();
+        assert_eq!(
+            second[0].attempt, 1,
+            "the lost claim recorded nothing, so it counts nothing"
+        );
 
-        let stale = [
-            AckRow {
-                id,
-                attempt: 1,
-                status: "succeeded",
-                next_attempt_at: 0,
-            },
-            AckRow {
-                id,
-                attempt: 1,
-                status: "pending",
-                next_attempt_at: now + 5,
-            },
-        ];
-        for ack in stale {
+        let outcome = |v: Verdict| Outcome::Sent(Box::new(attempt_with(v)));
+        let settle = |claim: &ClaimedDelivery, v: Verdict| {
+            Settled::new(Claim::of(claim), Ok::<_, &String>(&outcome(v)), schedule)
+        };
+        for late in [settle(&first[0], Verdict::Delivered), settle(&first[0], Verdict::Retry)] {
             assert_eq!(
-                pool.ack(&[ack], now_ms()).await.unwrap(),
+                pool.settle(&[&late], now_ms()).await.unwrap(),
                 0,
-                "{:?}: {ack:?}",
+                "{:?}: {late:?}",
                 t.backend()
             );
         }
-        assert_eq!(pool.release(&[(id, 1)], now_ms()).await.unwrap(), 0);
+        assert_eq!(pool.release(&[(id, first[0].lease_until)], now_ms()).await.unwrap(), 0);
         let row = t.row(id).await;
         assert_eq!(
             (row.status.as_str(), row.attempts, row.lane),
-            ("in_flight", 2, 0),
+            ("in_flight", 0, 0),
             "{row:?}"
         );
         assert!(row.lease_until.is_some());
+        assert_eq!(t.attempt_rows(id).await, 0, "a late outcome leaves no attempt row");
 
-        let current = AckRow {
-            id,
-            attempt: 2,
-            status: "succeeded",
-            next_attempt_at: 0,
-        };
-        assert_eq!(pool.ack(&[current], now_ms()).await.unwrap(), 1);
-        // Acknowledged once: a repeat no longer matches `in_flight`.
-        assert_eq!(pool.ack(&[current], now_ms()).await.unwrap(), 0);
+        let current = settle(&second[0], Verdict::Delivered);
+        assert_eq!(pool.settle(&[&current], now_ms()).await.unwrap(), 1);
+        // Settled once: a repeat no longer matches `in_flight`.
+        assert_eq!(pool.settle(&[&current], now_ms()).await.unwrap(), 0);
         let row = t.row(id).await;
         assert_eq!(
             (row.status.as_str(), row.attempts, row.lease_until),
-            ("succeeded", 2, None)
+            ("succeeded", 1, None)
         );
+        assert_eq!(t.attempt_rows(id).await, 1, "attempts equals the attempt rows");
     }
 }
 

@@ -204,6 +204,14 @@ impl TestDb {
             .collect()
     }
 
+    /// The attempt rows of delivery `id`.
+    pub async fn attempt_rows(&self, id: i64) -> i64 {
+        self.scalar(&format!(
+            "SELECT COUNT(*) FROM delivery_attempts WHERE delivery_id = {id}"
+        ))
+        .await
+    }
+
     pub async fn row(&self, id: i64) -> State {
         self.rows().await.into_iter().find(|r| r.id == id).unwrap()
     }

@@ -4,13 +4,17 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apalis::prelude::{BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt, WorkerError};
+use apalis::prelude::{
+    AbortError, BoxDynError, Data, ParallelizeExt, RetryAfterError, WorkerBuilder, WorkerBuilderExt, WorkerError,
+};
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::support::unique;
-use crate::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig, parse_retry_schedule};
+use crate::attempt::Outcome;
+use crate::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig, now_ms, parse_retry_schedule};
+use crate::send::{Attempt, ErrorKind, SendError, Verdict};
 
 /// The test configuration: fast polling and reaping, retries after 50 ms and 100 ms.
 pub fn fast_cfg(concurrency: usize) -> QueueConfig {
@@ -67,7 +71,7 @@ impl Behaviour {
     }
 }
 
-pub async fn handle(d: ClaimedDelivery, b: Data<Behaviour>) -> Result<(), BoxDynError> {
+pub async fn handle(d: ClaimedDelivery, b: Data<Behaviour>) -> Result<Outcome, BoxDynError> {
     let started = Instant::now();
     b.started.lock().unwrap().push((d.clone(), started));
     let result = (b.script)(d.clone()).await;
@@ -76,7 +80,43 @@ pub async fn handle(d: ClaimedDelivery, b: Data<Behaviour>) -> Result<(), BoxDyn
         started,
         ended: Instant::now(),
     });
-    result
+    outcome_of(result)
+}
+
+/// The scripted result as the real handler reports it: `Ok` is a 2xx, `AbortError` a blocked
+/// target, `RetryAfterError` a 429 with `Retry-After`; any other error is a handler failure
+/// (recorded as an internal attempt and retried on the schedule).
+fn outcome_of(result: Result<(), BoxDynError>) -> Result<Outcome, BoxDynError> {
+    let verdict = match result {
+        Ok(()) => Verdict::Delivered,
+        Err(e) if e.is::<AbortError>() => Verdict::Blocked,
+        Err(e) => match e.downcast_ref::<RetryAfterError>() {
+            Some(r) => Verdict::RetryAfter(r.get_duration()),
+            None => return Err(e),
+        },
+    };
+    Ok(Outcome::Sent(Box::new(attempt_with(verdict))))
+}
+
+/// An attempt that ended in `verdict`, as the sender would have recorded it.
+pub fn attempt_with(verdict: Verdict) -> Attempt {
+    let (status, error) = match verdict {
+        Verdict::Delivered => (Some(200), None),
+        Verdict::RetryAfter(_) => (Some(429), Some(ErrorKind::HttpStatus)),
+        Verdict::Gone => (Some(410), Some(ErrorKind::HttpStatus)),
+        Verdict::Retry => (Some(500), Some(ErrorKind::HttpStatus)),
+        Verdict::Blocked => (None, Some(ErrorKind::Blocked)),
+    };
+    Attempt {
+        started_at_ms: now_ms(),
+        duration_ms: 1,
+        request_headers: vec![("content-type".into(), "application/json".into())],
+        status,
+        response_headers: Vec::new(),
+        response_body: String::new(),
+        error: error.map(|kind| SendError::new(kind, "scripted")),
+        verdict,
+    }
 }
 
 /// A worker running in the background until [`Running::stop`].

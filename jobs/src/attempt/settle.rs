@@ -1,0 +1,185 @@
+//! The settle hook: a tower layer that apalis places outside the user's layers, so it sees every
+//! delivery's final result; it turns the result into the row's next state and attempt row and
+//! hands them to the worker's settle loop, which commits whatever arrived together in one
+//! transaction, before the task counts as finished.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use apalis_core::error::BoxDynError;
+use apalis_core::layers::{Layer, Service};
+use apalis_core::task::Task;
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Claim, Outcome, Settled};
+use crate::queue::budget::{Local, Slot};
+use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
+
+/// Most outcomes committed by one transaction.
+const SETTLE_BATCH: usize = 512;
+/// Tries of one batch before it is left to the lease (the rows then come back through the
+/// reaper and are sent again: at-least-once).
+const SETTLE_TRIES: u32 = 5;
+
+/// A finished attempt on its way to the database.
+#[derive(Debug)]
+pub(crate) struct SettleMsg {
+    settled: Settled,
+    _slot: Slot,
+    done: oneshot::Sender<()>,
+}
+
+/// The backend's [`Layer`]: wraps the worker's service stack in a [`SettleService`].
+#[derive(Debug, Clone)]
+pub struct SettleLayer {
+    queue: DeliveryQueue,
+    local: Arc<Local>,
+    tx: mpsc::UnboundedSender<SettleMsg>,
+}
+
+impl SettleLayer {
+    pub(crate) fn new(queue: DeliveryQueue, local: Arc<Local>, tx: mpsc::UnboundedSender<SettleMsg>) -> Self {
+        Self { queue, local, tx }
+    }
+}
+
+impl<S> Layer<S> for SettleLayer {
+    type Service = SettleService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SettleService {
+            inner,
+            queue: self.queue.clone(),
+            local: Arc::clone(&self.local),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+/// Runs a delivery through the inner stack, then settles its outcome (see
+/// [`crate::attempt`]) and resolves only once that is committed, so a graceful shutdown, which
+/// waits for running tasks, never loses an attempt. The handler's own result is passed on.
+#[derive(Debug, Clone)]
+pub struct SettleService<S> {
+    inner: S,
+    queue: DeliveryQueue,
+    local: Arc<Local>,
+    tx: mpsc::UnboundedSender<SettleMsg>,
+}
+
+impl<S> Service<Task<ClaimedDelivery>> for SettleService<S>
+where
+    S: Service<Task<ClaimedDelivery>, Response = Outcome>,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxDynError>,
+{
+    type Response = Outcome;
+    type Error = BoxDynError;
+    type Future = BoxFuture<'static, Result<Outcome, BoxDynError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, task: Task<ClaimedDelivery>) -> Self::Future {
+        let claim = Claim::of(&task.args);
+        let slot = Slot::adopt(&self.local, task.args.lane != 0);
+        let fut = self.inner.call(task);
+        let queue = self.queue.clone();
+        let tx = self.tx.clone();
+        Box::pin(async move {
+            let result = fut.await.map_err(Into::into);
+            let id = claim.id;
+            let settled = Settled::new(claim, result.as_ref(), &queue.config().retry_schedule);
+            let (done, committed) = oneshot::channel();
+            if tx
+                .send(SettleMsg {
+                    settled,
+                    _slot: slot,
+                    done,
+                })
+                .is_ok()
+            {
+                // A closed channel means the loop gave up on the batch; it logged why.
+                committed.await.ok();
+            } else {
+                tracing::warn!(delivery.id = id, "the settle loop is gone; the lease will expire");
+            }
+            result
+        })
+    }
+}
+
+/// Commits outcomes in batches (group commit): whatever arrived while the previous batch was
+/// being written goes into the next transaction. Ends when every sender (the worker's service
+/// stack) is gone.
+pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedReceiver<SettleMsg>) {
+    let mut batch = Vec::with_capacity(SETTLE_BATCH);
+    let size = metrics::histogram!("herald_group_commit_size", "writer" => "settle");
+    let seconds = metrics::histogram!("herald_group_commit_seconds", "writer" => "settle");
+    while rx.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
+        let rows: Vec<&Settled> = batch.iter().map(|m| &m.settled).collect();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let started = Instant::now();
+            match queue.pool().settle(&rows, now_ms()).await {
+                Ok(changed) => {
+                    size.record(rows.len() as f64);
+                    seconds.record(started.elapsed().as_secs_f64());
+                    count(&rows);
+                    if changed < rows.len() {
+                        tracing::info!(
+                            deliveries = rows.len() - changed,
+                            "late outcomes ignored: their lease had expired and the rows were claimed again"
+                        );
+                    }
+                    break;
+                }
+                Err(e) if tries < SETTLE_TRIES => {
+                    tracing::warn!(error = %e, deliveries = rows.len(), "settling delivery outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(250) * tries).await;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        deliveries = rows.len(),
+                        "settling delivery outcomes failed for good; the rows are sent again when their lease expires"
+                    );
+                    break;
+                }
+            }
+        }
+        for msg in batch.drain(..) {
+            msg.done.send(()).ok();
+        }
+    }
+}
+
+/// Outcome counters and the receivers' response times of a committed batch.
+fn count(rows: &[&Settled]) {
+    let durations = metrics::histogram!("herald_attempt_duration_seconds");
+    let mut by_outcome = [0u64; 4];
+    for s in rows {
+        let i = match s.status {
+            entity::delivery::DeliveryStatus::Succeeded => 0,
+            entity::delivery::DeliveryStatus::Pending => 1,
+            entity::delivery::DeliveryStatus::Cancelled => 3,
+            _ => 2,
+        };
+        by_outcome[i] += 1;
+        if let Some(row) = &s.row {
+            durations.record(f64::from(row.duration_ms) / 1000.0);
+        }
+    }
+    for (outcome, n) in ["succeeded", "retry", "failed", "cancelled"]
+        .into_iter()
+        .zip(by_outcome)
+    {
+        if n > 0 {
+            metrics::counter!("herald_deliveries_total", "outcome" => outcome).increment(n);
+        }
+    }
+}
