@@ -17,7 +17,9 @@ use herald_jobs::send::{Sender, SenderConfig};
 
 use crate::config::Config;
 use crate::db;
+use crate::domain::credential_cache::CredentialCache;
 use crate::domain::ingest::IngestWork;
+use crate::domain::token_usage::TokenUsage;
 use crate::web::{AppState, routes};
 use crate::worker::{self, WebhookCache, WorkerState};
 
@@ -133,6 +135,8 @@ impl Application {
             session_ttl_hours: config.session_ttl_hours,
             queue: queue.clone(),
             ingestor: IngestWork::start(writer.clone()),
+            credentials: CredentialCache::default(),
+            token_usage: TokenUsage::start(db.clone()),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
         };
         let data = web::Data::new(state);

@@ -22,7 +22,17 @@ pub use http::Session;
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
+    config: Config,
     db: db::TestDb,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// A second Herald web server on a [`TestApp`]'s database, as `herald serve --no-workers` in
+/// another process would be: its own caches, connections and port, the same rows. Stopped when
+/// dropped.
+pub struct Peer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -59,10 +69,28 @@ impl TestApp {
             maintenance_every: Duration::from_secs(60),
         };
         adjust(&mut config);
-        let app = Application::build(config, true).await.expect("Herald starts");
+        let app = Application::build(config.clone(), true).await.expect("Herald starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(app.run_until_stopped());
-        TestApp { base, db, server }
+        TestApp {
+            base,
+            config,
+            db,
+            server,
+        }
+    }
+
+    /// Starts a [`Peer`] on this app's database.
+    ///
+    /// # Panics
+    /// When it cannot start.
+    pub async fn spawn_peer(&self) -> Peer {
+        let app = Application::build(self.config.clone(), false)
+            .await
+            .expect("the peer starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let server = tokio::spawn(app.run_until_stopped());
+        Peer { base, server }
     }
 
     /// A new browser-like HTTP client with its own cookie jar (one per simulated person).
@@ -79,6 +107,20 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Peer {
+    /// A new browser-like HTTP client for the peer.
+    #[must_use]
+    pub fn session(&self) -> Session {
+        Session::new(&self.base)
+    }
+}
+
+impl Drop for Peer {
     fn drop(&mut self) {
         self.server.abort();
     }

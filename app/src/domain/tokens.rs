@@ -1,13 +1,18 @@
 //! API tokens: created with scopes (and optionally an app), shown once, stored hashed, revoked.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use entity::api_token;
 
 use super::audit::{self, Actor, Entry};
+use super::credential_cache::CredentialCache;
 use super::page::{Page, PageRequest};
 use super::roles::Scopes;
+use super::token_usage::TokenUsage;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
@@ -17,8 +22,6 @@ use crate::db::{begin_write, now_ms};
 pub const TOKEN_PREFIX: &str = "hrld_";
 const MAX_EXPIRY_DAYS: i64 = 3650;
 const DAY_MS: i64 = 86_400_000;
-/// `last_used_at` is written at most this often per token, so reads don't each cost a write.
-const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// A token request, as typed in the form or sent to the API.
 #[derive(Debug, Clone, Default)]
@@ -140,14 +143,24 @@ pub async fn list(
     Ok(crate::domain::page::fetch(conn, q, api_token::Column::Id, req, |t| t.id).await?)
 }
 
-/// Revokes a token; revoking twice is harmless and records nothing new.
+/// Revokes a token; revoking twice is harmless and records nothing new. This process forgets
+/// the cached token, so it refuses it from the moment this returns; other processes refuse it
+/// once their cached copy lapses (see [`super::credential_cache`]). A request of this process
+/// that read the row just before the commit may cache it again: that copy lapses the same way.
 ///
 /// # Errors
 /// `NotFound` for another account's token.
-pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> DomainResult<api_token::Model> {
+pub async fn revoke(
+    db: &DatabaseConnection,
+    credentials: &CredentialCache,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<api_token::Model> {
     let txn = begin_write(db).await?;
     let current = get(&txn, actor.account_id, id).await?;
     if current.revoked_at.is_some() {
+        // Another process may have revoked it while this one still holds it as live.
+        credentials.forget_token(&current.token_hash);
         return Ok(current);
     }
     let now = now_ms();
@@ -164,30 +177,41 @@ pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> DomainRe
     };
     audit::record(&txn, actor, entry).await?;
     txn.commit().await?;
+    credentials.forget_token(&revoked.token_hash);
     Ok(revoked)
 }
 
-/// Resolves a bearer secret to its live token and notes when it was last used.
+/// Resolves a bearer secret to its live token and notes the use (written later, off the
+/// request path, by [`TokenUsage`]). The row comes from `credentials` when read less than its
+/// TTL ago, so a request usually costs no query; revocation and expiry are checked on every
+/// call against that row.
 ///
 /// # Errors
 /// `Unauthorized` for an unknown, revoked or expired token.
-pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> DomainResult<api_token::Model> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    credentials: &CredentialCache,
+    usage: &TokenUsage,
+    secret: &str,
+) -> DomainResult<Arc<api_token::Model>> {
     let unauthorized = || DomainError::Unauthorized("The API token is unknown, revoked or expired.".into());
-    let token = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(crypto::sha256_hex(secret.trim())))
-        .one(db)
-        .await?
-        .ok_or_else(unauthorized)?;
+    let hash = crypto::sha256_hex(secret.trim());
+    let token = match credentials.token(&hash) {
+        Some(token) => token,
+        None => {
+            let read_at = Instant::now();
+            let token = api_token::Entity::find()
+                .filter(api_token::Column::TokenHash.eq(hash))
+                .one(db)
+                .await?
+                .ok_or_else(unauthorized)?;
+            credentials.remember_token(token, read_at)
+        }
+    };
     let now = now_ms();
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
         return Err(unauthorized());
     }
-    if token.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
-        api_token::Entity::update_many()
-            .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(api_token::Column::Id.eq(token.id))
-            .exec(db)
-            .await?;
-    }
+    usage.note(token.id, now);
     Ok(token)
 }

@@ -118,7 +118,7 @@ async fn segment(
             "Send the app's write key as the HTTP Basic username, or as writeKey in the body.".into(),
         )
     })?;
-    let app = ingest::app_by_write_key(&state.db, &key)
+    let app = ingest::app_by_write_key(&state.db, &state.credentials, &key)
         .await?
         .ok_or_else(|| DomainError::Unauthorized("Unknown write key.".into()))?;
     let raw = match kind {

@@ -34,6 +34,10 @@ pub struct AppState {
     pub queue: herald_jobs::queue::DeliveryQueue,
     /// Stores ingest requests, several per transaction.
     pub ingestor: crate::domain::ingest::Ingestor,
+    /// API tokens and write keys resolved in the last seconds, so requests skip the query.
+    pub credentials: crate::domain::credential_cache::CredentialCache,
+    /// Tokens' last uses, written off the request path.
+    pub token_usage: crate::domain::token_usage::TokenUsage,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<str>,
 }

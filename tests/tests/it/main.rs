@@ -4,6 +4,7 @@ mod accounts;
 mod api;
 mod browser;
 mod crash;
+mod credentials;
 mod delivery;
 mod event_types;
 mod history;

@@ -8,6 +8,8 @@ mod profiles;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -24,6 +26,7 @@ pub use matching::enabled_webhooks;
 pub use message::{Kind, Message};
 
 use super::DomainResult;
+use super::credential_cache::CredentialCache;
 use super::webhooks::Webhook;
 use crate::db::group_commit::{GroupCommit, GroupFuture, GroupWork};
 use crate::db::now_ms;
@@ -328,15 +331,26 @@ pub async fn render_for(
     matching::render(conn, hook, app_token, account_id, event, false).await
 }
 
-/// Looks up an app by its Segment write key.
+/// Looks up an app by its Segment write key, from `credentials` when it was read less than
+/// their TTL ago (a Segment request then costs no query for authentication). An unknown key is
+/// not cached.
 ///
 /// # Errors
 /// Database failure.
-pub async fn app_by_write_key(conn: &impl ConnectionTrait, write_key: &str) -> DomainResult<Option<app::Model>> {
-    Ok(app::Entity::find()
+pub async fn app_by_write_key(
+    conn: &impl ConnectionTrait,
+    credentials: &CredentialCache,
+    write_key: &str,
+) -> DomainResult<Option<Arc<app::Model>>> {
+    if let Some(app) = credentials.app(write_key) {
+        return Ok(Some(app));
+    }
+    let read_at = Instant::now();
+    let found = app::Entity::find()
         .filter(app::Column::WriteKey.eq(write_key))
         .one(conn)
-        .await?)
+        .await?;
+    Ok(found.map(|app| credentials.remember_app(app, read_at)))
 }
 
 /// The stored body of an event of the account.

@@ -11,6 +11,7 @@ mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -138,7 +139,8 @@ pub struct ErrorDetail {
 
 /// The token behind an API request.
 pub struct Caller {
-    pub token: api_token::Model,
+    /// As cached by [`crate::domain::credential_cache`]: `last_used_at` may be stale.
+    pub token: Arc<api_token::Model>,
     pub scopes: Scopes,
     pub actor: Actor,
 }
@@ -183,7 +185,8 @@ impl FromRequest for Caller {
                 .ok_or_else(missing)?
                 .to_owned();
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(missing)?;
-            let token = crate::domain::tokens::authenticate(&state.db, &secret).await?;
+            let token =
+                crate::domain::tokens::authenticate(&state.db, &state.credentials, &state.token_usage, &secret).await?;
             let origin = super::meta::origin(&req);
             let actor = Actor {
                 account_id: token.account_id,

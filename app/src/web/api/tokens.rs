@@ -127,7 +127,8 @@ pub async fn create(
     }))
 }
 
-/// Revoke a token; it answers 401 from then on.
+/// Revoke a token; it answers 401 from then on (on other servers of the same database, within
+/// 5 seconds).
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
 #[delete("/tokens/{id}")]
@@ -137,5 +138,9 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<web::Json<TokenOut>, ApiError> {
     caller.require(Scope::Write)?;
-    Ok(web::Json(tokens::revoke(&state.db, &caller.actor, *id).await?.into()))
+    Ok(web::Json(
+        tokens::revoke(&state.db, &state.credentials, &caller.actor, *id)
+            .await?
+            .into(),
+    ))
 }

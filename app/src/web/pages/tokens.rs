@@ -169,6 +169,6 @@ pub async fn revoke(
     _: CsrfForm<super::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
-    tokens::revoke(&state.db, &user.actor(), *id).await?;
+    tokens::revoke(&state.db, &state.credentials, &user.actor(), *id).await?;
     Ok(see_other("/settings/tokens"))
 }
