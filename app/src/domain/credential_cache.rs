@@ -1,6 +1,6 @@
 //! A per-process cache of resolved credentials: API tokens by the SHA-256 of their secret, apps
-//! by their Segment write key. Without it every API and Segment request paid a database query
-//! before doing anything.
+//! by their Segment write key, and the app each ingest token sends to. Without it every API and
+//! Segment request paid a database query (two for token ingest) before doing anything.
 //!
 //! Contract: an entry lives [`TTL`] from the moment its row was read, so a change made by any
 //! process (a revocation) is seen by every process within that time, with no messaging between
@@ -29,6 +29,8 @@ pub const CAPACITY: usize = 10_000;
 pub struct CredentialCache {
     tokens: Arc<TtlMap<api_token::Model>>,
     apps: Arc<TtlMap<app::Model>>,
+    /// By token id: the app whose events an ingest token sends.
+    ingest_apps: Arc<TtlMap<app::Model>>,
 }
 
 impl Default for CredentialCache {
@@ -36,6 +38,7 @@ impl Default for CredentialCache {
         Self {
             tokens: Arc::new(TtlMap::new(TTL, CAPACITY)),
             apps: Arc::new(TtlMap::new(TTL, CAPACITY)),
+            ingest_apps: Arc::new(TtlMap::new(TTL, CAPACITY)),
         }
     }
 }
@@ -67,6 +70,17 @@ impl CredentialCache {
     /// Keeps `app`, read from the database at `read_at` (as [`CredentialCache::remember_token`]).
     pub fn remember_app(&self, app: app::Model, read_at: Instant) -> Arc<app::Model> {
         self.apps.insert(app.write_key.clone(), app, read_at)
+    }
+
+    /// The app ingest token `token_id` sends to, if resolved less than [`TTL`] ago.
+    #[must_use]
+    pub fn ingest_app(&self, token_id: i64) -> Option<Arc<app::Model>> {
+        self.ingest_apps.get(&token_id.to_string(), Instant::now())
+    }
+
+    /// Keeps the app resolved for ingest token `token_id` (as [`CredentialCache::remember_token`]).
+    pub fn remember_ingest_app(&self, token_id: i64, app: app::Model, read_at: Instant) -> Arc<app::Model> {
+        self.ingest_apps.insert(token_id.to_string(), app, read_at)
     }
 }
 

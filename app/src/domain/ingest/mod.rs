@@ -19,7 +19,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use entity::delivery::DeliveryStatus;
-use entity::{app, delivery, delivery_item, event, event_type};
+use entity::{api_token, app, delivery, delivery_item, event, event_type};
 use herald_jobs::spec::Batching;
 
 pub use matching::enabled_webhooks;
@@ -351,6 +351,37 @@ pub async fn app_by_write_key(
         .one(conn)
         .await?;
     Ok(found.map(|app| credentials.remember_app(app, read_at)))
+}
+
+/// The app whose events an ingest token sends: the token's own app, or the account's only app
+/// for a token tied to none; cached like the token itself (see [`CredentialCache`]).
+///
+/// # Errors
+/// `Forbidden` for a token tied to no app when the account has several; `NotFound` when the
+/// token's app is gone; database failure.
+pub async fn app_for_token(
+    conn: &impl ConnectionTrait,
+    credentials: &CredentialCache,
+    token: &api_token::Model,
+) -> DomainResult<Arc<app::Model>> {
+    if let Some(app) = credentials.ingest_app(token.id) {
+        return Ok(app);
+    }
+    let read_at = Instant::now();
+    let app = match token.app_id {
+        Some(id) => super::apps::get(conn, token.account_id, id).await?,
+        None => {
+            let mut all = super::apps::all(conn, token.account_id).await?;
+            if all.len() != 1 {
+                return Err(super::DomainError::Forbidden(
+                    "This token is not tied to an app and the account has several: create an ingest token for one app."
+                        .into(),
+                ));
+            }
+            all.remove(0)
+        }
+    };
+    Ok(credentials.remember_ingest_app(token.id, app, read_at))
 }
 
 /// The stored body of an event of the account.

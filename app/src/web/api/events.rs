@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Caller, ErrorBody};
 use crate::domain::roles::Scope;
-use crate::domain::{DomainError, apps};
+use crate::domain::ingest::app_for_token;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::ingest::{accept, batch_items, body};
@@ -35,20 +35,7 @@ pub async fn ingest(
     caller.require(Scope::Ingest)?;
     let bytes = body(bytes)?;
     let value: Value = super::parse_json(&bytes)?;
-    let app = match caller.token.app_id {
-        Some(id) => apps::get(&state.db, caller.account_id(), id).await?,
-        None => {
-            let mut all = apps::all(&state.db, caller.account_id()).await?;
-            if all.len() != 1 {
-                return Err(DomainError::Forbidden(
-                    "This token is not tied to an app and the account has several: create an ingest token for one app."
-                        .into(),
-                )
-                .into());
-            }
-            all.remove(0)
-        }
-    };
+    let app = app_for_token(&state.db, &state.credentials, &caller.token).await?;
     let raw = if value.get("batch").is_some() {
         batch_items(value)?
     } else {
