@@ -78,6 +78,9 @@ fn sqlite_options(o: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .statement_cache_capacity(1024)
+        // Statement journals (multi-row inserts and updates inside a transaction) in memory, not
+        // in temp files: 3 % of the delivery path's CPU went to writing them.
+        .pragma("temp_store", "memory")
 }
 
 /// Connects and applies pending migrations (what `herald serve` and `herald migrate` do first).

@@ -34,6 +34,8 @@ RETURNING deliveries.id";
 const PG_HIPAA: &str = "SELECT id FROM accounts WHERE hipaa_mode AND id = ANY($1)";
 
 /// `$1..$8` as in [`SQLITE_SETTLE`], one array each, `$9` = `'in_flight'` per row, `$10` = now.
+/// `lease_until + 0` keeps the planner off `deliveries_lease` (the rows of one claim share a
+/// lease, so that index would be probed per row and filtered): the primary key drives it.
 pub(crate) const PG_SETTLE: &str = r"UPDATE deliveries d
 SET status = u.st, lease_until = NULL, updated_at = $10,
     attempts = d.attempts + u.sent,
@@ -44,7 +46,7 @@ SET status = u.st, lease_until = NULL, updated_at = $10,
     body = CASE WHEN u.clear THEN NULL ELSE d.body END
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::text[],
             $8::bool[], $9::text[]) AS u(id, lease, st, nx, sent, ls, le, clear, cur)
-WHERE d.id = u.id AND d.lease_until = u.lease AND d.status = u.cur
+WHERE d.id = u.id AND d.lease_until + 0 = u.lease AND d.status = u.cur
 RETURNING d.id";
 
 /// `$1..$13`: one array per column of `delivery_attempts`, in [`ATTEMPT_COLUMNS`] order.

@@ -63,11 +63,12 @@ pub(crate) const PG_REAP: &str = r"UPDATE deliveries
 SET status = 'pending', next_attempt_at = $1, lease_until = NULL, updated_at = $1
 WHERE lease_until IS NOT NULL AND lease_until < $1 AND status = 'in_flight'";
 
-/// Same as [`SQLITE_RELEASE`]. `$1` = ids, `$2` = leases, `$3` = `'in_flight'` per row, `$4` = now.
+/// Same as [`SQLITE_RELEASE`]. `$1` = ids, `$2` = leases, `$3` = `'in_flight'` per row, `$4` = now
+/// (`lease_until + 0`: the primary key drives it, as in the settle statement).
 pub(crate) const PG_RELEASE: &str = r"UPDATE deliveries d
 SET status = 'pending', lease_until = NULL, updated_at = $4
 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, lease, cur)
-WHERE d.id = u.id AND d.lease_until = u.lease AND d.status = u.cur";
+WHERE d.id = u.id AND d.lease_until + 0 = u.lease AND d.status = u.cur";
 
 /// The sqlx pool behind the sea-orm connection, by backend.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Caller, ErrorBody};
-use crate::domain::roles::Scope;
 use crate::domain::ingest::app_for_token;
+use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::ingest::{accept, batch_items, body};
