@@ -2,9 +2,11 @@
 //!
 //! One claim statement at a time per worker, buffered, refilled ahead of need (prefetch at half
 //! a batch), bounded by `max_outstanding`; lane 0 (first attempts) is always claimed and served
-//! before lane 1 (retries), and lane 1 only within `max_retry_in_flight`. When nothing is due
-//! the backend sleeps on the queue's `Notify`, the poll interval, and (when a budget held it
-//! back) the settling of its own rows.
+//! before lane 1 (retries), and lane 1 only within `max_retry_in_flight` and at most once per
+//! poll interval unless its last claim came back full (a retry is due seconds after its failure,
+//! so a fraction of a second does not matter, while a lane-1 claim on every wake-up cost a
+//! statement per event at low rates). When nothing is due the backend sleeps on the queue's
+//! `Notify`, the poll interval, and (when a budget held it back) the settling of its own rows.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ struct Claimed {
     rows: Vec<ClaimedDelivery>,
     /// A budget (outstanding or retries) stopped the claim while more rows may be due.
     limited: bool,
+    /// Lane 1 was claimed and filled its share: more retries may be due at once.
+    retries_full: bool,
     /// The lane-1 share reserved for this claim; the part not used is returned on drop.
     reserved: Reservation,
 }
@@ -45,6 +49,9 @@ pub struct DeliveryBackend {
     fetch: Option<BoxFuture<'static, Result<Claimed, QueueError>>>,
     wait: Option<BoxFuture<'static, ()>>,
     last_reap: Option<Instant>,
+    /// When lane 1 was last claimed, and whether that claim came back full.
+    last_retry_claim: Option<Instant>,
+    retries_full: bool,
     settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
 }
@@ -73,6 +80,8 @@ impl DeliveryBackend {
             fetch: None,
             wait: None,
             last_reap: None,
+            last_retry_claim: None,
+            retries_full: false,
             settle_rx: None,
             close: None,
         }
@@ -95,6 +104,7 @@ impl DeliveryBackend {
         self.fetch = None;
         match result {
             Ok(mut claimed) => {
+                self.retries_full = claimed.retries_full;
                 let empty = claimed.rows.is_empty();
                 for row in claimed.rows {
                     let retry = row.lane != 0;
@@ -156,8 +166,12 @@ impl DeliveryBackend {
         if reap {
             self.last_reap = Some(Instant::now());
         }
+        let retries = self.retries_full || self.last_retry_claim.is_none_or(|at| at.elapsed() >= self.cfg().poll);
+        if retries {
+            self.last_retry_claim = Some(Instant::now());
+        }
         let capped = limit < batch;
-        self.fetch = Some(claim(self.queue.clone(), limit, capped, reap).boxed());
+        self.fetch = Some(claim(self.queue.clone(), limit, capped, reap, retries).boxed());
     }
 
     fn pop(&mut self) -> Option<Task<ClaimedDelivery>> {
@@ -178,8 +192,14 @@ impl DeliveryBackend {
     }
 }
 
-/// Reaps (when due), then claims lane 0, then lane 1 within the retry budget.
-async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> Result<Claimed, QueueError> {
+/// Reaps (when due), then claims lane 0, then (when `retries`) lane 1 within the retry budget.
+async fn claim(
+    queue: DeliveryQueue,
+    limit: usize,
+    capped: bool,
+    reap: bool,
+    retries: bool,
+) -> Result<Claimed, QueueError> {
     let inner = &queue.inner;
     let now = now_ms();
     if reap {
@@ -194,13 +214,15 @@ async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> 
     let started = Instant::now();
     let mut rows = inner.pool.claim(0, limit, now, lease_until).await?;
     let mut limited = capped && rows.len() == limit;
-    let want = limit - rows.len();
+    let want = if retries { limit - rows.len() } else { 0 };
     let reserved = Reservation::take(&inner.retries, inner.cfg.max_retry_in_flight.max(1), want);
+    let mut retries_full = false;
     if want > 0 {
         if reserved.count > 0 {
-            let retries = inner.pool.claim(1, reserved.count, now, lease_until).await?;
-            limited |= retries.len() == reserved.count && (reserved.count < want || capped);
-            rows.extend(retries);
+            let claimed = inner.pool.claim(1, reserved.count, now, lease_until).await?;
+            retries_full = claimed.len() == reserved.count;
+            limited |= retries_full && (reserved.count < want || capped);
+            rows.extend(claimed);
         } else {
             limited = true;
         }
@@ -210,6 +232,7 @@ async fn claim(queue: DeliveryQueue, limit: usize, capped: bool, reap: bool) -> 
     Ok(Claimed {
         rows,
         limited,
+        retries_full,
         reserved,
     })
 }
