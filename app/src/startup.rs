@@ -18,6 +18,7 @@ use herald_jobs::send::{Sender, SenderConfig};
 use crate::config::Config;
 use crate::db;
 use crate::domain::ingest::IngestWork;
+use crate::metrics::Exporter;
 use crate::web::{AppState, routes};
 use crate::worker::{self, AttemptLogWork, WorkerState};
 
@@ -130,6 +131,8 @@ impl Application {
         let addr = listener.local_addr()?;
         let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let queue = queue_for(&writer, &config);
+        // Installed before the writers start, so they record into it.
+        let metrics = config.metrics.then(|| Exporter::install(db.clone())).transpose()?;
         let state = AppState {
             db: db.clone(),
             key: config.secret_key.clone(),
@@ -140,6 +143,7 @@ impl Application {
             queue: queue.clone(),
             ingestor: IngestWork::start(writer.clone()),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
+            metrics,
         };
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -207,12 +211,13 @@ impl Application {
     }
 }
 
-/// `herald worker`: background work only.
+/// `herald worker`: background work only (and `/metrics` on `HERALD_METRICS_BIND` when on).
 ///
 /// # Errors
-/// The database cannot be opened.
+/// The database cannot be opened, or the metrics address cannot be bound.
 pub async fn run_workers(config: Config) -> anyhow::Result<()> {
     let (db, writer) = open(&config).await?;
+    crate::metrics::serve_for_worker(&config, &db)?;
     let queue = queue_for(&writer, &config);
     let background = Background::new(db, writer, queue, &config)?;
     let (stop, stopped) = watch::channel(false);

@@ -51,6 +51,7 @@ impl AttemptLogWork {
 }
 
 impl GroupWork for AttemptLogWork {
+    const NAME: &'static str = "attempt_log";
     type Job = AttemptRecord;
     type Output = ();
 

@@ -63,6 +63,7 @@ impl IngestWork {
 }
 
 impl GroupWork for IngestWork {
+    const NAME: &'static str = "ingest";
     type Job = Job;
     type Output = Outcome;
 
