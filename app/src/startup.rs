@@ -124,15 +124,15 @@ impl Application {
     /// Connects, migrates and binds (`HERALD_BIND`; port 0 picks a free port).
     ///
     /// # Errors
-    /// Database or bind failures.
+    /// Database or bind failures, or another metrics recorder installed first.
     pub async fn build(config: Config, with_workers: bool) -> anyhow::Result<Self> {
         let (db, writer) = open(&config).await?;
+        // Installed before the queue and the writers exist, so handles they register record.
+        let metrics = config.metrics.then(|| Exporter::install(db.clone())).transpose()?;
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
         let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let queue = queue_for(&writer, &config);
-        // Installed before the writers start, so they record into it.
-        let metrics = config.metrics.then(|| Exporter::install(db.clone())).transpose()?;
         let state = AppState {
             db: db.clone(),
             key: config.secret_key.clone(),
