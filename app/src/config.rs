@@ -41,6 +41,16 @@ pub struct Config {
     /// `HERALD_MAINTENANCE_EVERY_SECS`, default 60: how often the auto-disable check runs
     /// (retention runs at most hourly). Tests shorten it.
     pub maintenance_every: Duration,
+    /// `HERALD_METRICS`, default false: record the engine's metrics and answer `GET /metrics`
+    /// (Prometheus text format; see [`crate::metrics`]) on the web port. Off by default because
+    /// the web port is the public dashboard and API, and the numbers describe the whole
+    /// platform (every tenant's volume); turn it on where `/metrics` is kept off the internet
+    /// (a proxy rule, a private network). Off, nothing is recorded at all.
+    pub metrics: bool,
+    /// `HERALD_METRICS_BIND`, e.g. `127.0.0.1:9187`: where a `herald worker` (which has no web
+    /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
+    /// answers on its web port and ignores it.
+    pub metrics_bind: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +68,8 @@ impl std::fmt::Debug for Config {
             .field("auto_disable_after", &self.auto_disable_after)
             .field("retention_days", &self.retention_days)
             .field("maintenance_every", &self.maintenance_every)
+            .field("metrics", &self.metrics)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -75,6 +87,8 @@ const KNOWN: &[&str] = &[
     "HERALD_AUTO_DISABLE_AFTER_HOURS",
     "HERALD_RETENTION_DAYS",
     "HERALD_MAINTENANCE_EVERY_SECS",
+    "HERALD_METRICS",
+    "HERALD_METRICS_BIND",
 ];
 
 impl Config {
@@ -123,11 +137,7 @@ impl Config {
             ),
             None => Duration::from_secs(60),
         };
-        let allow_private_targets = match var("HERALD_ALLOW_PRIVATE_TARGETS").as_deref() {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(other) => anyhow::bail!("HERALD_ALLOW_PRIVATE_TARGETS must be true or false, not {other:?}"),
-        };
+        let allow_private_targets = flag("HERALD_ALLOW_PRIVATE_TARGETS")?;
         let auto_disable_after = match var("HERALD_AUTO_DISABLE_AFTER_HOURS") {
             Some(v) => Duration::from_secs(
                 3600 * v
@@ -168,12 +178,23 @@ impl Config {
             auto_disable_after,
             retention_days,
             maintenance_every,
+            metrics: flag("HERALD_METRICS")?,
+            metrics_bind: var("HERALD_METRICS_BIND"),
         })
     }
 }
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A true/false variable; unset is false.
+fn flag(name: &str) -> anyhow::Result<bool> {
+    match var(name).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => anyhow::bail!("{name} must be true or false, not {other:?}"),
+    }
 }
 
 /// `sqlite://dir/herald.db?…` → `dir/herald.key`; other databases → `herald.key` in the working directory.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

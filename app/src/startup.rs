@@ -20,6 +20,7 @@ use crate::db;
 use crate::domain::credential_cache::CredentialCache;
 use crate::domain::ingest::IngestWork;
 use crate::domain::token_usage::TokenUsage;
+use crate::metrics::Exporter;
 use crate::web::{AppState, routes};
 use crate::worker::{self, WebhookCache, WorkerState};
 
@@ -119,9 +120,11 @@ impl Application {
     /// Connects, migrates and binds (`HERALD_BIND`; port 0 picks a free port).
     ///
     /// # Errors
-    /// Database or bind failures.
+    /// Database or bind failures, or another metrics recorder installed first.
     pub async fn build(config: Config, with_workers: bool) -> anyhow::Result<Self> {
         let (db, writer) = open(&config).await?;
+        // Installed before the queue and the writers exist, so handles they register record.
+        let metrics = config.metrics.then(|| Exporter::install(db.clone())).transpose()?;
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
         let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
@@ -138,6 +141,7 @@ impl Application {
             credentials: CredentialCache::default(),
             token_usage: TokenUsage::start(db.clone()),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
+            metrics,
         };
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -205,12 +209,13 @@ impl Application {
     }
 }
 
-/// `herald worker`: background work only.
+/// `herald worker`: background work only (and `/metrics` on `HERALD_METRICS_BIND` when on).
 ///
 /// # Errors
-/// The database cannot be opened.
+/// The database cannot be opened, or the metrics address cannot be bound.
 pub async fn run_workers(config: Config) -> anyhow::Result<()> {
     let (db, writer) = open(&config).await?;
+    crate::metrics::serve_for_worker(&config, &db)?;
     let queue = queue_for(&writer, &config);
     let background = Background::new(db, queue, &config)?;
     let (stop, stopped) = watch::channel(false);

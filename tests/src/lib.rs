@@ -67,6 +67,8 @@ impl TestApp {
             auto_disable_after: Duration::from_secs(120 * 3600),
             retention_days: 30,
             maintenance_every: Duration::from_secs(60),
+            metrics: false,
+            metrics_bind: None,
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");

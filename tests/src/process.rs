@@ -26,12 +26,15 @@ pub fn herald_binary() -> PathBuf {
 /// A running `herald` child process; killed when dropped.
 pub struct HeraldProcess {
     pub child: tokio::process::Child,
+    /// `http://127.0.0.1:<port>`: the web port of `serve`; for `worker`, where it answers
+    /// `/metrics` when `HERALD_METRICS` is on (`HERALD_METRICS_BIND`).
     pub base: String,
 }
 
 impl HeraldProcess {
-    /// Starts `herald <args>` with `env` on a free port and waits until `/readyz` answers
-    /// (for `serve`); `worker` processes are ready when spawned.
+    /// Starts `herald <args>` with `env` on a free port (`HERALD_BIND`, and `HERALD_METRICS_BIND`
+    /// for a worker's `/metrics`) and waits until `/readyz` answers (for `serve`); `worker`
+    /// processes are ready when spawned.
     ///
     /// # Panics
     /// When it does not start within 30 s.
@@ -43,6 +46,7 @@ impl HeraldProcess {
         let mut cmd = tokio::process::Command::new(herald_binary());
         cmd.args(args)
             .env("HERALD_BIND", format!("127.0.0.1:{port}"))
+            .env("HERALD_METRICS_BIND", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -11,12 +11,18 @@
 //! committed (or failed), so an acknowledgement built on its result is on disk. If the group
 //! fails (an error, or a panic in the work, which is contained), every job of it is run again
 //! alone, so one bad job never fails the others and the writer keeps running.
+//!
+//! Every transaction a writer runs (committed or not, groups and retries alone) is recorded in
+//! `herald_group_commit_size` and `herald_group_commit_seconds`, labelled with its
+//! [`GroupWork::NAME`] (see [`crate::metrics`]).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::time::Instant;
 
 use futures_util::FutureExt;
+use metrics::{Histogram, histogram};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,6 +34,9 @@ pub type GroupFuture<'a, T> = Pin<Box<dyn Future<Output = DomainResult<T>> + Sen
 
 /// What a group writer does with the jobs of one transaction.
 pub trait GroupWork: Send + Sync + 'static {
+    /// The writer's name, the `writer` label of its metrics (`ingest`; the delivery engine's settle loop records `settle` itself).
+    const NAME: &'static str;
+
     type Job: Send + Sync + 'static;
     type Output: Send + 'static;
 
@@ -78,10 +87,14 @@ async fn run<W: GroupWork>(
     mut rx: mpsc::Receiver<(W::Job, Reply<W>)>,
     max_group: usize,
 ) {
+    let stats = Stats {
+        size: histogram!(crate::metrics::GROUP_COMMIT_SIZE, "writer" => W::NAME),
+        seconds: histogram!(crate::metrics::GROUP_COMMIT_SECONDS, "writer" => W::NAME),
+    };
     let mut queued = Vec::with_capacity(max_group);
     while rx.recv_many(&mut queued, max_group).await > 0 {
         let (jobs, replies): (Vec<_>, Vec<_>) = queued.drain(..).unzip();
-        match commit(&db, &work, &jobs).await {
+        match commit(&db, &work, &jobs, &stats).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     // The caller may have gone (client disconnected); the job is stored anyway.
@@ -94,7 +107,7 @@ async fn run<W: GroupWork>(
             Err(e) => {
                 tracing::warn!(error = %e, jobs = jobs.len(), "group commit failed; retrying each job alone");
                 for (job, reply) in jobs.iter().zip(replies) {
-                    let alone = commit(&db, &work, std::slice::from_ref(job)).await;
+                    let alone = commit(&db, &work, std::slice::from_ref(job), &stats).await;
                     let _ = reply.send(alone.and_then(|mut outputs| {
                         outputs
                             .pop()
@@ -106,9 +119,29 @@ async fn run<W: GroupWork>(
     }
 }
 
+/// A writer's metrics, registered once when it starts.
+struct Stats {
+    size: Histogram,
+    seconds: Histogram,
+}
+
+/// Runs `jobs` in one transaction and records its size and time, whatever its outcome.
+async fn commit<W: GroupWork>(
+    db: &DatabaseConnection,
+    work: &W,
+    jobs: &[W::Job],
+    stats: &Stats,
+) -> DomainResult<Vec<W::Output>> {
+    let started = Instant::now();
+    let result = transaction(db, work, jobs).await;
+    stats.size.record(jobs.len() as f64);
+    stats.seconds.record(started.elapsed());
+    result
+}
+
 /// Runs `jobs` in one transaction. A panic in the work is contained: the transaction rolls
 /// back and the group fails like on an error, so the writer keeps serving later jobs.
-async fn commit<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]) -> DomainResult<Vec<W::Output>> {
+async fn transaction<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]) -> DomainResult<Vec<W::Output>> {
     let txn = begin_write(db).await?;
     let outputs = AssertUnwindSafe(work.apply(&txn, jobs))
         .catch_unwind()
@@ -137,6 +170,7 @@ mod tests {
     }
 
     impl GroupWork for Insert {
+        const NAME: &'static str = "test";
         type Job = i64;
         type Output = i64;
 

@@ -54,8 +54,9 @@ pub fn body(result: Result<web::Bytes, actix_web::Error>) -> Result<web::Bytes, 
     })
 }
 
-/// Validates every message of a request, then stores them all in one transaction and wakes the
-/// workers. Any invalid message refuses the whole request, naming it (`batch[3].event`).
+/// Validates every message of a request, then stores them all in one transaction, counts the
+/// stored events (`herald_events_ingested_total`) and wakes the workers. Any invalid message
+/// refuses the whole request, naming it (`batch[3].event`).
 ///
 /// # Errors
 /// 400 naming the first bad field; 500 on a database failure (nothing stored).
@@ -85,6 +86,7 @@ pub async fn accept(
             messages,
         })
         .await?;
+    metrics::counter!(crate::metrics::EVENTS_INGESTED).increment(outcome.accepted as u64);
     if outcome.deliveries > 0 {
         state.queue.wake();
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub token_usage: crate::domain::token_usage::TokenUsage,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<str>,
+    /// Answers `GET /metrics` when `HERALD_METRICS` is on; `None` makes it a 404.
+    pub metrics: Option<crate::metrics::Exporter>,
 }
 
 /// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa).
@@ -47,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(ingest::routes)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics))
         .route("/static/herald.css", web::get().to(stylesheet))
         .route("/static/favicon.svg", web::get().to(favicon))
         .service(
@@ -55,6 +58,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::routes),
         )
         .default_service(web::to(not_found));
+}
+
+/// The Prometheus scrape (see [`crate::metrics`]); a 404 like any unknown path when off.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match &state.metrics {
+        Some(exporter) => exporter.respond().await,
+        None => not_found().await,
+    }
 }
 
 /// The stylesheet is compiled in, so the binary runs from any directory.

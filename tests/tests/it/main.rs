@@ -10,6 +10,7 @@ mod event_types;
 mod history;
 mod isolation;
 mod members;
+mod metrics;
 mod openapi;
 mod scale_out;
 mod validation;

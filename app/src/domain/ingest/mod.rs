@@ -67,6 +67,7 @@ impl IngestWork {
 }
 
 impl GroupWork for IngestWork {
+    const NAME: &'static str = "ingest";
     type Job = Job;
     type Output = Outcome;
 
