@@ -11,9 +11,9 @@ pub struct QueueConfig {
     /// Most rows one claim statement takes (64). Larger batches claim less often; the buffer is
     /// refilled when it falls below half a batch.
     pub batch: usize,
-    /// Most rows a worker holds claimed but not yet acknowledged (256, about 4× concurrency).
-    /// The backend's ack layer sits outside apalis' concurrency limit, so this is what bounds
-    /// the buffer and the pending acknowledgements.
+    /// Most rows a worker holds claimed but not yet settled (256, about 4× concurrency).
+    /// The backend's settle layer sits outside apalis' concurrency limit, so this is what
+    /// bounds the buffer and the outcomes waiting for their commit.
     pub max_outstanding: usize,
     /// How long a claim is valid (60 s). It must exceed the handler's timeout: a row whose
     /// lease ran out is made due again by the reaper and may be sent twice.
@@ -27,7 +27,7 @@ pub struct QueueConfig {
     /// failed, so the length is the number of attempts. Default: immediately, 5 s, 5 min, 30 min,
     /// 2 h, 5 h, 10 h, 10 h (eight attempts over about a day, like the industry's).
     pub retry_schedule: Vec<Duration>,
-    /// Most retries (lane 1) claimed and not yet acknowledged across all workers of one
+    /// Most retries (lane 1) claimed and not yet settled across all workers of one
     /// [`DeliveryQueue`](super::DeliveryQueue) (32 = half the default concurrency; at least 1).
     /// Retries to a dead endpoint therefore never take every concurrency slot, and fresh
     /// deliveries (lane 0) always find room.

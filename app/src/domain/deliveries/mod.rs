@@ -4,9 +4,9 @@
 //!
 //! Retry and replay make the row due again (`pending`, lane 0, due now) and mark it `manual`,
 //! so the attempts that follow are logged with `trigger = manual`. `attempts` keeps counting
-//! from where it was: the queue fences acknowledgements on it, and since the retry schedule is
-//! indexed by it, a hand-made retry of an exhausted delivery is a single attempt (it is retried
-//! again by hand, not on the schedule).
+//! from where it was (it equals the attempt rows), and since the retry schedule is indexed by
+//! it, a hand-made retry of an exhausted delivery is a single attempt (it is retried again by
+//! hand, not on the schedule).
 
 mod health;
 mod maintenance;
