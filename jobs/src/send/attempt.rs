@@ -53,48 +53,9 @@ impl SendError {
     }
 }
 
-/// The class of a failed attempt, stored as [`ErrorKind::as_str`] in `delivery_attempts.error_kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// No complete response head within the webhook's timeout (or the connect timeout).
-    Timeout,
-    /// The connection could not be made or broke (refused, reset, closed early).
-    Connect,
-    /// The host name did not resolve.
-    Dns,
-    /// The TLS handshake failed (bad certificate, not TLS, protocol error).
-    Tls,
-    /// Herald refused to send: a forbidden target (SSRF guard) or a request that cannot be built
-    /// (not an http(s) URL, an unusable stored secret). Repeating cannot change the outcome.
-    Blocked,
-    /// A response arrived with a status other than 2xx.
-    HttpStatus,
-    /// Herald could not make the attempt (e.g. the webhook's stored configuration could not be
-    /// read): recorded so the history says why, and retried on the schedule.
-    Internal,
-}
-
-impl ErrorKind {
-    /// The stored name: `timeout`, `connect`, `dns`, `tls`, `blocked`, `http_status`, `internal`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Connect => "connect",
-            Self::Dns => "dns",
-            Self::Tls => "tls",
-            Self::Blocked => "blocked",
-            Self::HttpStatus => "http_status",
-            Self::Internal => "internal",
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The class of a failed attempt: the type of `delivery_attempts.error_kind`, defined with the
+/// entity so the column and the sender share it.
+pub use entity::delivery_attempt::ErrorKind;
 
 /// What the caller does after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

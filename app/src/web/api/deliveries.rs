@@ -122,7 +122,7 @@ impl From<delivery_attempt::Model> for AttemptOut {
             response_status: a.response_status,
             response_headers: headers(a.response_headers.as_deref()),
             response_body: a.response_body,
-            error_kind: a.error_kind,
+            error_kind: a.error_kind.map(|k| k.as_str().to_owned()),
             error_message: a.error_message,
         }
     }

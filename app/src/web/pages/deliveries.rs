@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use entity::delivery::DeliveryStatus;
+use entity::delivery_attempt::ErrorKind;
 use entity::{delivery, delivery_attempt};
 
 use super::auth::Empty;
@@ -233,7 +234,7 @@ impl From<TestOutcome> for TestResultView {
             Some(a) => Self {
                 delivery_id: t.delivery.id,
                 ok: a.error_kind.is_none() && a.response_status.is_some_and(|s| (200..300).contains(&s)),
-                outcome: match (a.response_status, a.error_kind.as_deref()) {
+                outcome: match (a.response_status, a.error_kind.map(ErrorKind::as_str)) {
                     (Some(s), _) => format!("HTTP {s}"),
                     (None, Some(k)) => format!("{k}: {}", a.error_message.unwrap_or_default()),
                     (None, None) => "no response".to_owned(),
@@ -281,7 +282,7 @@ impl From<delivery_attempt::Model> for AttemptRow {
             attempt: a.attempt,
             when: crate::web::format::rfc3339(a.started_at),
             duration: format!("{} ms", a.duration_ms),
-            outcome: match (a.response_status, a.error_kind.as_deref()) {
+            outcome: match (a.response_status, a.error_kind.map(ErrorKind::as_str)) {
                 (Some(s), _) => format!("HTTP {s}"),
                 (None, Some(k)) => k.to_owned(),
                 (None, None) => "no response".to_owned(),
