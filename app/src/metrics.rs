@@ -38,22 +38,13 @@ use crate::db::now_ms;
 
 /// Counter: events stored by ingest.
 pub const EVENTS_INGESTED: &str = "herald_events_ingested_total";
-/// Histogram by `writer`: jobs per group-commit transaction.
-pub const GROUP_COMMIT_SIZE: &str = "herald_group_commit_size";
-/// Histogram by `writer`: seconds per group-commit transaction.
-pub const GROUP_COMMIT_SECONDS: &str = "herald_group_commit_seconds";
+pub use herald_jobs::metric_names::{
+    ATTEMPT_DURATION, DELIVERIES, GROUP_COMMIT_SECONDS, GROUP_COMMIT_SIZE, QUEUE_CLAIM_ROWS, QUEUE_CLAIM_SECONDS,
+};
 /// Gauge by `lane` and `status`: deliveries waiting or being sent.
 pub const QUEUE_DEPTH: &str = "herald_queue_depth";
 /// Gauge by `lane`: age of the oldest due pending delivery.
 pub const QUEUE_OLDEST_DUE_AGE: &str = "herald_queue_oldest_due_age_seconds";
-/// Counter by `outcome`: finished delivery attempts (recorded by the delivery workers).
-pub const DELIVERIES: &str = "herald_deliveries_total";
-/// Histogram: seconds per HTTP attempt (recorded by the delivery workers).
-pub const ATTEMPT_DURATION: &str = "herald_attempt_duration_seconds";
-/// Histogram: seconds per queue claim (recorded by the queue backend).
-pub const QUEUE_CLAIM_SECONDS: &str = "herald_queue_claim_seconds";
-/// Histogram: rows per queue claim (recorded by the queue backend).
-pub const QUEUE_CLAIM_ROWS: &str = "herald_queue_claim_rows";
 
 /// Bucket bounds of every `*_seconds` histogram: 100 µs (one SQLite statement) to 30 s (the
 /// longest webhook timeout).

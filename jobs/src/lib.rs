@@ -6,6 +6,7 @@
 
 pub mod attempt;
 pub mod housekeeping;
+pub mod metric_names;
 pub mod payload;
 pub mod queue;
 pub mod sealed;

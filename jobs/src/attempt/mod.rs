@@ -38,7 +38,6 @@
 mod settle;
 pub(crate) mod sql;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use entity::delivery::DeliveryStatus;
@@ -60,30 +59,6 @@ pub enum Outcome {
     Cancelled(&'static str),
 }
 
-/// The part of a claim that settling needs, kept while the handler owns the task.
-#[derive(Debug, Clone)]
-pub(crate) struct Claim {
-    pub id: i64,
-    pub lease_until: i64,
-    pub attempt: i32,
-    pub account_id: i64,
-    pub trigger: String,
-    pub body: Option<Arc<str>>,
-}
-
-impl Claim {
-    pub(crate) fn of(d: &ClaimedDelivery) -> Self {
-        Self {
-            id: d.id,
-            lease_until: d.lease_until,
-            attempt: d.attempt,
-            account_id: d.account_id,
-            trigger: d.trigger.clone(),
-            body: d.body.clone(),
-        }
-    }
-}
-
 /// The log row of one attempt, as stored in `delivery_attempts` (bodies kept unless HIPAA).
 #[derive(Debug)]
 pub(crate) struct AttemptRow {
@@ -101,7 +76,8 @@ pub(crate) struct AttemptRow {
 /// A claim's outcome, ready to be committed.
 #[derive(Debug)]
 pub(crate) struct Settled {
-    pub claim: Claim,
+    /// The claim, kept while the handler owns the task.
+    pub claim: ClaimedDelivery,
     pub status: DeliveryStatus,
     /// Unix ms of the next attempt; read only when `status` is `pending`.
     pub next_attempt_at: i64,
@@ -109,12 +85,15 @@ pub(crate) struct Settled {
     pub row: Option<AttemptRow>,
     /// `deliveries.last_error`: the error kind, or why the delivery was cancelled.
     pub last_error: Option<String>,
-    pub delivered: bool,
 }
 
 impl Settled {
     /// Applies the policy above to the handler's result.
-    pub(crate) fn new<E: std::fmt::Display>(claim: Claim, result: Result<&Outcome, &E>, schedule: &[Duration]) -> Self {
+    pub(crate) fn new<E: std::fmt::Display>(
+        claim: ClaimedDelivery,
+        result: Result<&Outcome, &E>,
+        schedule: &[Duration],
+    ) -> Self {
         let attempt = match result {
             Ok(Outcome::Sent(a)) => AttemptView::Sent(a),
             Ok(Outcome::Cancelled(reason)) => {
@@ -124,7 +103,6 @@ impl Settled {
                     next_attempt_at: 0,
                     row: None,
                     last_error: Some((*reason).to_owned()),
-                    delivered: false,
                 };
             }
             Err(e) => AttemptView::Internal(e.to_string()),
@@ -133,7 +111,6 @@ impl Settled {
         let row = attempt.row();
         Self {
             last_error: row.error_kind.map(str::to_owned),
-            delivered: status == DeliveryStatus::Succeeded,
             claim,
             status,
             next_attempt_at,
@@ -230,12 +207,15 @@ mod tests {
 
     #[test]
     fn a_handler_error_is_an_internal_attempt_and_cancelling_records_none() {
-        let claim = Claim {
+        let claim = ClaimedDelivery {
             id: 1,
-            lease_until: 5,
             attempt: 1,
+            lease_until: 5,
             account_id: 2,
+            webhook_id: 3,
+            webhook_version: Some(1),
             trigger: "scheduled".into(),
+            lane: 0,
             body: None,
         };
         let schedule = [Duration::ZERO, Duration::from_millis(10)];

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use apalis_core::error::BoxDynError;
 use apalis_core::layers::{Layer, Service};
@@ -13,7 +13,8 @@ use apalis_core::task::Task;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Claim, Outcome, Settled};
+use super::{Outcome, Settled};
+use crate::metric_names::{ATTEMPT_DURATION, DELIVERIES, GROUP_COMMIT_SECONDS, GROUP_COMMIT_SIZE};
 use crate::queue::budget::{Local, Slot};
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
 
@@ -84,7 +85,7 @@ where
     }
 
     fn call(&mut self, task: Task<ClaimedDelivery>) -> Self::Future {
-        let claim = Claim::of(&task.args);
+        let claim = task.args.clone();
         let slot = Slot::adopt(&self.local, task.args.lane != 0);
         let fut = self.inner.call(task);
         let queue = self.queue.clone();
@@ -117,8 +118,8 @@ where
 /// stack) is gone.
 pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedReceiver<SettleMsg>) {
     let mut batch = Vec::with_capacity(SETTLE_BATCH);
-    let size = metrics::histogram!("herald_group_commit_size", "writer" => "settle");
-    let seconds = metrics::histogram!("herald_group_commit_seconds", "writer" => "settle");
+    let size = metrics::histogram!(GROUP_COMMIT_SIZE, "writer" => "settle");
+    let seconds = metrics::histogram!(GROUP_COMMIT_SECONDS, "writer" => "settle");
     while rx.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
         let rows: Vec<&Settled> = batch.iter().map(|m| &m.settled).collect();
         let mut tries = 0;
@@ -140,7 +141,7 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
                 }
                 Err(e) if tries < SETTLE_TRIES => {
                     tracing::warn!(error = %e, deliveries = rows.len(), "settling delivery outcomes failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250) * tries).await;
+                    tokio::time::sleep(queue.config().poll * tries).await;
                 }
                 Err(e) => {
                     tracing::error!(
@@ -160,7 +161,7 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
 
 /// Outcome counters and the receivers' response times of a committed batch.
 fn count(rows: &[&Settled]) {
-    let durations = metrics::histogram!("herald_attempt_duration_seconds");
+    let durations = metrics::histogram!(ATTEMPT_DURATION);
     let mut by_outcome = [0u64; 4];
     for s in rows {
         let i = match s.status {
@@ -179,7 +180,7 @@ fn count(rows: &[&Settled]) {
         .zip(by_outcome)
     {
         if n > 0 {
-            metrics::counter!("herald_deliveries_total", "outcome" => outcome).increment(n);
+            metrics::counter!(DELIVERIES, "outcome" => outcome).increment(n);
         }
     }
 }

@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::Settled;
-use crate::queue::{PG_PIN_PLAN, Pool, QueueError};
+use entity::delivery::DeliveryStatus;
+
+use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueError};
 
 const SQLITE_HIPAA: &str = "SELECT id FROM accounts WHERE hipaa_mode AND id IN (SELECT value FROM json_each(?1))";
 
@@ -168,7 +170,7 @@ impl Pool {
 
 /// A delivered body is dropped on a HIPAA account.
 fn clears_body(s: &Settled, hipaa: &HashSet<i64>) -> bool {
-    s.delivered && hipaa.contains(&s.claim.account_id)
+    s.status == DeliveryStatus::Succeeded && hipaa.contains(&s.claim.account_id)
 }
 
 /// The outcomes that passed the fence and carry an attempt row.
@@ -181,7 +183,7 @@ fn recorded<'a>(batch: &[&'a Settled], passed: &HashSet<i64>) -> Vec<&'a Settled
 }
 
 /// The claim, its attempt row, and whether bodies may be kept.
-fn parts<'a>(s: &'a Settled, hipaa: &HashSet<i64>) -> (&'a super::Claim, &'a super::AttemptRow, bool) {
+fn parts<'a>(s: &'a Settled, hipaa: &HashSet<i64>) -> (&'a ClaimedDelivery, &'a super::AttemptRow, bool) {
     let row = s.row.as_ref().expect("only recorded outcomes are inserted");
     (&s.claim, row, !hipaa.contains(&s.claim.account_id))
 }

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, mpsc};
 use super::budget::{Local, Slot};
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
 use crate::attempt::{SettleLayer, SettleMsg, settle_loop};
+use crate::metric_names::{QUEUE_CLAIM_ROWS, QUEUE_CLAIM_SECONDS};
 
 /// What one claim brought back.
 struct Claimed {
@@ -227,8 +228,8 @@ async fn claim(
             limited = true;
         }
     }
-    metrics::histogram!("herald_queue_claim_seconds").record(started.elapsed().as_secs_f64());
-    metrics::histogram!("herald_queue_claim_rows").record(rows.len() as f64);
+    metrics::histogram!(QUEUE_CLAIM_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(QUEUE_CLAIM_ROWS).record(rows.len() as f64);
     Ok(Claimed {
         rows,
         limited,

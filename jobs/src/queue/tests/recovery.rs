@@ -8,7 +8,7 @@ use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
 
 use super::support::{Row, TestDb};
 use super::worker::{Behaviour, attempt_with, fast_cfg, handle, start};
-use crate::attempt::{Claim, Outcome, Settled};
+use crate::attempt::{Outcome, Settled};
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
 use crate::send::Verdict;
 
@@ -38,9 +38,8 @@ async fn a_late_outcome_changes_nothing() {
         );
 
         let outcome = |v: Verdict| Outcome::Sent(Box::new(attempt_with(v)));
-        let settle = |claim: &ClaimedDelivery, v: Verdict| {
-            Settled::new(Claim::of(claim), Ok::<_, &String>(&outcome(v)), schedule)
-        };
+        let settle =
+            |claim: &ClaimedDelivery, v: Verdict| Settled::new(claim.clone(), Ok::<_, &String>(&outcome(v)), schedule);
         for late in [settle(&first[0], Verdict::Delivered), settle(&first[0], Verdict::Retry)] {
             assert_eq!(
                 pool.settle(&[&late], now_ms()).await.unwrap(),
