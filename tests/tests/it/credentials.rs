@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{Session, TestApp, unique};
+use herald_tests::{Peer, Session, TestApp, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -28,6 +28,36 @@ async fn create_ingest_token(s: &Session, admin: &str) -> Value {
     created
 }
 
+/// Two servers on one database, an account with an admin token (`admin`, used through `s`)
+/// and an ingest token created just now (`created`, as the API answered).
+struct TwoProcesses {
+    _app: TestApp,
+    _peer: Peer,
+    s: Session,
+    other: Session,
+    admin: String,
+    created: Value,
+}
+
+impl TwoProcesses {
+    async fn with_a_new_token() -> Self {
+        let app = TestApp::spawn().await;
+        let peer = app.spawn_peer().await;
+        let (s, other) = (app.session(), peer.session());
+        s.signup(&unique("a@example.com"), "A").await;
+        let admin = s.create_token("admin", &["ingest", "read", "write"]).await;
+        let created = create_ingest_token(&s, &admin).await;
+        Self {
+            _app: app,
+            _peer: peer,
+            s,
+            other,
+            admin,
+            created,
+        }
+    }
+}
+
 /// Ingests every 100 ms until refused; the time from `since`.
 async fn time_until_refused(s: &Session, token: &str, since: Instant) -> Duration {
     loop {
@@ -46,36 +76,37 @@ async fn time_until_refused(s: &Session, token: &str, since: Instant) -> Duratio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_is_refused_within_five_seconds_by_every_process() {
-    let app = TestApp::spawn().await;
-    let peer = app.spawn_peer().await;
-    let s = app.session();
-    let other = peer.session();
-    s.signup(&unique("a@example.com"), "A").await;
-    let admin = s.create_token("admin", &["ingest", "read", "write"]).await;
-    let created = create_ingest_token(&s, &admin).await;
+    let t = TwoProcesses::with_a_new_token().await;
+    let TwoProcesses {
+        s,
+        other,
+        admin,
+        created,
+        ..
+    } = &t;
     let token = created["secret"].as_str().unwrap();
-    assert_eq!(ingest(&s, token).await, StatusCode::ACCEPTED);
+    assert_eq!(ingest(s, token).await, StatusCode::ACCEPTED);
     assert_eq!(
-        ingest(&other, token).await,
+        ingest(other, token).await,
         StatusCode::ACCEPTED,
         "the peer now caches it too"
     );
 
     let (status, body) = s
-        .api(Method::DELETE, &admin, &format!("/tokens/{}", created["id"]), None)
+        .api(Method::DELETE, admin, &format!("/tokens/{}", created["id"]), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let revoked = Instant::now();
     assert_eq!(
-        ingest(&s, token).await,
+        ingest(s, token).await,
         StatusCode::UNAUTHORIZED,
         "the revoking process refuses it at once"
     );
-    let elapsed = time_until_refused(&other, token, revoked).await;
+    let elapsed = time_until_refused(other, token, revoked).await;
     println!("the other process refused the revoked token after {elapsed:?}");
     assert!(elapsed < REVOCATION_BOUND);
     assert_eq!(
-        ingest(&other, token).await,
+        ingest(other, token).await,
         StatusCode::UNAUTHORIZED,
         "and keeps refusing it"
     );
@@ -83,14 +114,8 @@ async fn a_revoked_token_is_refused_within_five_seconds_by_every_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_created_a_moment_ago_works_at_once_in_every_process() {
-    let app = TestApp::spawn().await;
-    let peer = app.spawn_peer().await;
-    let s = app.session();
-    let other = peer.session();
-    s.signup(&unique("a@example.com"), "A").await;
-    let admin = s.create_token("admin", &["ingest", "read", "write"]).await;
-    let created = create_ingest_token(&s, &admin).await;
-    let token = created["secret"].as_str().unwrap();
-    assert_eq!(ingest(&other, token).await, StatusCode::ACCEPTED, "the other process");
-    assert_eq!(ingest(&s, token).await, StatusCode::ACCEPTED, "the creating process");
+    let t = TwoProcesses::with_a_new_token().await;
+    let token = t.created["secret"].as_str().unwrap();
+    assert_eq!(ingest(&t.other, token).await, StatusCode::ACCEPTED, "the other process");
+    assert_eq!(ingest(&t.s, token).await, StatusCode::ACCEPTED, "the creating process");
 }

@@ -105,7 +105,7 @@ async fn without_herald_metrics_there_is_no_metrics_page() {
 }
 
 /// A worker has no web server: it answers `/metrics` on `HERALD_METRICS_BIND` (which
-/// `HeraldProcess` sets to its port), with the attempt log writer's commits and the queue.
+/// `HeraldProcess` sets to its port), with the settle writer's commits, its outcomes and the queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_process_serves_its_metrics_on_its_own_address() {
     let db = TestDb::create().await;

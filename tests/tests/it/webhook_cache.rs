@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use herald_jobs::signing;
-use herald_tests::TestApp;
 use herald_tests::receiver::Receiver;
+use herald_tests::{Session, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -17,19 +17,26 @@ fn track(n: usize) -> serde_json::Value {
     json!({"type": "track", "event": format!("Cached {n}"), "userId": "u1"})
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_url_gets_the_next_delivery() {
-    let app = TestApp::spawn().await;
-    let (s, token) = account(&app).await;
-    let (mut old, mut new) = (Receiver::start().await, Receiver::start().await);
-    let (id, _) = webhook(&s, &token, &old.url, json!({"patterns": [{"pattern": "*"}]})).await;
+/// A webhook to a fresh receiver that has just delivered `Cached 1`, so the worker holds it in
+/// its cache: (session, token, receiver, webhook id, secret).
+async fn a_cached_webhook(app: &TestApp) -> (Session, String, Receiver, String, Option<String>) {
+    let (s, token) = account(app).await;
+    let mut rx = Receiver::start().await;
+    let (id, secret) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
     send(&s, &token, track(1)).await;
     assert_eq!(
-        old.next(WAIT).await.json()["event"],
+        rx.next(WAIT).await.json()["event"],
         "Cached 1",
         "the webhook is cached now"
     );
+    (s, token, rx, id, secret)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_url_gets_the_next_delivery() {
+    let app = TestApp::spawn().await;
+    let (s, token, mut old, id, _) = a_cached_webhook(&app).await;
+    let mut new = Receiver::start().await;
     let (status, body) = s
         .api(
             Method::PATCH,
@@ -50,12 +57,7 @@ async fn a_new_url_gets_the_next_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_webhook_gets_nothing_more() {
     let app = TestApp::spawn().await;
-    let (s, token) = account(&app).await;
-    let mut rx = Receiver::start().await;
-    let (id, _) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
-    send(&s, &token, track(1)).await;
-    rx.next(WAIT).await;
-
+    let (s, token, mut rx, id, _) = a_cached_webhook(&app).await;
     let (status, body) = s
         .api(Method::POST, &token, &format!("/webhooks/{id}/disable"), None)
         .await;
@@ -72,14 +74,8 @@ async fn a_disabled_webhook_gets_nothing_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_secret_signs_the_next_delivery() {
     let app = TestApp::spawn().await;
-    let (s, token) = account(&app).await;
-    let mut rx = Receiver::start().await;
-    let (id, first) = webhook(&s, &token, &rx.url, json!({"patterns": [{"pattern": "*"}]})).await;
+    let (s, token, mut rx, id, first) = a_cached_webhook(&app).await;
     let first = first.expect("a generated secret");
-    send(&s, &token, track(1)).await;
-    let got = rx.next(WAIT).await;
-    assert!(verifies(&first, &got), "signed with the first secret");
-
     let (status, rotated) = s
         .api(
             Method::POST,
