@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i64,
     pub account_id: i64,
     pub delivery_id: i64,
+    /// The delivery's webhook, copied so health and charts read attempts by webhook and time.
+    pub webhook_id: i64,
     pub attempt: i32,
     pub trigger: String,
     pub started_at: i64,

@@ -7,6 +7,7 @@ mod m20261126_000002_create_webhooks;
 mod m20261126_000003_create_events_and_deliveries;
 mod m20261127_000001_create_visitors;
 mod m20261129_000001_webhook_version;
+mod m20261130_000001_attempt_webhook;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_create_events_and_deliveries::Migration),
             Box::new(m20261127_000001_create_visitors::Migration),
             Box::new(m20261129_000001_webhook_version::Migration),
+            Box::new(m20261130_000001_attempt_webhook::Migration),
         ]
     }
 }

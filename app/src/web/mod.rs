@@ -2,6 +2,7 @@
 //! the REST API). Handlers parse and authorize, call one domain function, and render.
 
 pub mod api;
+pub mod chart;
 pub mod csrf;
 pub mod error;
 pub mod format;

@@ -51,15 +51,15 @@ FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6:
 WHERE d.id = u.id AND d.lease_until + 0 = u.lease AND d.status = u.cur
 RETURNING d.id";
 
-/// `$1..$13`: one array per column of `delivery_attempts`, in [`ATTEMPT_COLUMNS`] order.
+/// `$1..$14`: one array per column of `delivery_attempts`, in [`ATTEMPT_COLUMNS`] order.
 const PG_INSERT_ATTEMPTS: &str = r#"INSERT INTO delivery_attempts
-(account_id, delivery_id, attempt, "trigger", started_at, duration_ms, request_headers, request_body,
+(account_id, delivery_id, webhook_id, attempt, "trigger", started_at, duration_ms, request_headers, request_body,
  response_status, response_headers, response_body, error_kind, error_message)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::text[],
-                     $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[])"#;
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::bigint[], $7::int[],
+                     $8::text[], $9::text[], $10::int[], $11::text[], $12::text[], $13::text[], $14::text[])"#;
 
 const ATTEMPT_COLUMNS: &str = r#"INSERT INTO delivery_attempts
-(account_id, delivery_id, attempt, "trigger", started_at, duration_ms, request_headers, request_body,
+(account_id, delivery_id, webhook_id, attempt, "trigger", started_at, duration_ms, request_headers, request_body,
  response_status, response_headers, response_body, error_kind, error_message) "#;
 
 /// One row of the settle update.
@@ -114,13 +114,14 @@ impl Pool {
                     .into_iter()
                     .collect();
                 let rows: Vec<&Settled> = recorded(batch, &passed);
-                // At most 13 × 512 parameters, within SQLite's limit of 32,766.
+                // At most 14 × 512 parameters, within SQLite's limit of 32,766.
                 if !rows.is_empty() {
                     let mut insert = QueryBuilder::<Sqlite>::new(ATTEMPT_COLUMNS);
                     insert.push_values(rows, |mut b, s| {
                         let (c, r, keep) = parts(s, &hipaa);
                         b.push_bind(c.account_id)
                             .push_bind(c.id)
+                            .push_bind(c.webhook_id)
                             .push_bind(c.attempt)
                             .push_bind(c.trigger.as_str())
                             .push_bind(r.started_at)
@@ -234,6 +235,7 @@ fn pg_insert<'a>(
     let n = rows.len();
     let mut account = Vec::with_capacity(n);
     let mut delivery = Vec::with_capacity(n);
+    let mut webhook = Vec::with_capacity(n);
     let mut attempt = Vec::with_capacity(n);
     let mut trigger = Vec::with_capacity(n);
     let mut started = Vec::with_capacity(n);
@@ -249,6 +251,7 @@ fn pg_insert<'a>(
         let (c, r, keep) = parts(s, hipaa);
         account.push(c.account_id);
         delivery.push(c.id);
+        webhook.push(c.webhook_id);
         attempt.push(c.attempt);
         trigger.push(c.trigger.as_str());
         started.push(r.started_at);
@@ -264,6 +267,7 @@ fn pg_insert<'a>(
     sqlx::query(PG_INSERT_ATTEMPTS)
         .bind(account)
         .bind(delivery)
+        .bind(webhook)
         .bind(attempt)
         .bind(trigger)
         .bind(started)

@@ -16,14 +16,14 @@ async fn sign_up_log_in_and_manage_an_ingest_token_in_the_browser() {
     b.fill("password", PASSWORD).await;
     b.fill("account_name", "Browser Co").await;
     b.click("button[type=submit]").await;
-    b.wait_for_path("/settings/webhooks").await;
+    b.wait_for_path("/overview").await;
 
     b.click("form[action='/logout'] button").await;
     b.wait_for_path("/login").await;
     b.fill("email", &email).await;
     b.fill("password", PASSWORD).await;
     b.click("button[type=submit]").await;
-    b.wait_for_path("/settings/webhooks").await;
+    b.wait_for_path("/overview").await;
 
     b.goto(&format!("{}/settings/tokens", app.base)).await;
     b.fill("name", "Backend ingest").await;
@@ -65,7 +65,7 @@ async fn create_edit_toggle_rotate_and_delete_a_webhook_in_the_browser() {
     b.fill("password", PASSWORD).await;
     b.fill("account_name", "Hooks Inc").await;
     b.click("button[type=submit]").await;
-    b.wait_for_path("/settings/webhooks").await;
+    b.wait_for_path("/overview").await;
     assert!(
         b.html().await.contains("No webhooks yet"),
         "the empty state explains webhooks"

@@ -8,13 +8,23 @@
 //! it, a hand-made retry of an exhausted delivery is a single attempt (it is retried again by
 //! hand, not on the schedule).
 
+mod chart;
+mod filter;
 mod health;
+mod log;
 mod maintenance;
+mod overview;
 mod sample;
+mod stage;
 
-pub use health::{Health, Window, health};
+pub use chart::{Bucket, Range, Scope, series};
+pub use filter::{Filter, RawFilter, parse_time};
+pub use health::{Health, LastError, State, Summary, Window, health, summaries};
+pub use log::{Row, list as log};
 pub use maintenance::{auto_disable, purge_old};
+pub use overview::{Overview, overview};
 pub use sample::{TestOutcome, send_test};
+pub use stage::{Stage, next_attempt};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -39,85 +49,7 @@ const FINAL: [DeliveryStatus; 3] = [
     DeliveryStatus::Cancelled,
 ];
 
-/// Which deliveries a list shows. Build it with [`Filter::parse`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub status: Option<DeliveryStatus>,
-    /// Exact event name.
-    pub event: Option<String>,
-    /// Created at or after (unix ms).
-    pub since: Option<i64>,
-    /// Created before (unix ms).
-    pub until: Option<i64>,
-}
-
-impl Filter {
-    /// Parses filter parameters as sent by the API (`since`/`until` in RFC 3339) or the
-    /// dashboard (a `datetime-local` value, read as UTC). Blank values mean "no filter".
-    ///
-    /// # Errors
-    /// `Invalid` naming `status`, `since` or `until`.
-    pub fn parse(
-        status: Option<&str>,
-        event: Option<&str>,
-        since: Option<&str>,
-        until: Option<&str>,
-    ) -> DomainResult<Self> {
-        let status = match blank(status) {
-            None => None,
-            Some(s) => match DeliveryStatus::parse(s) {
-                Some(status) => Some(status),
-                None => {
-                    let all: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
-                    return Err(DomainError::invalid(
-                        "status",
-                        format!("“{s}” is not a delivery status; use one of {}.", all.join(", ")),
-                    ));
-                }
-            },
-        };
-        Ok(Self {
-            status,
-            event: blank(event).map(str::to_owned),
-            since: blank(since).map(|v| parse_time("since", v)).transpose()?,
-            until: blank(until).map(|v| parse_time("until", v)).transpose()?,
-        })
-    }
-}
-
-fn blank(v: Option<&str>) -> Option<&str> {
-    v.map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// Parses an RFC 3339 time, or a `YYYY-MM-DDTHH:MM[:SS]` one without offset (taken as UTC, as
-/// browsers send `datetime-local` fields), into unix ms.
-///
-/// # Errors
-/// `Invalid` on `field`.
-pub fn parse_time(field: &str, raw: &str) -> DomainResult<i64> {
-    use time::format_description::well_known::Rfc3339;
-    use time::macros::format_description;
-    let raw = raw.trim();
-    let parsed = time::OffsetDateTime::parse(raw, &Rfc3339).ok().or_else(|| {
-        time::PrimitiveDateTime::parse(
-            raw,
-            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-        )
-        .or_else(|_| time::PrimitiveDateTime::parse(raw, format_description!("[year]-[month]-[day]T[hour]:[minute]")))
-        .ok()
-        .map(time::PrimitiveDateTime::assume_utc)
-    });
-    parsed
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
-        .ok_or_else(|| {
-            DomainError::invalid(
-                field,
-                format!("{field} must be a time such as 2026-11-26T08:00:00Z (RFC 3339)."),
-            )
-        })
-}
-
-/// One page of a webhook's deliveries, newest first.
+/// One page of a webhook's deliveries, newest first (the log, limited to that webhook).
 ///
 /// # Errors
 /// `NotFound` for another account's webhook.
@@ -127,24 +59,13 @@ pub async fn list(
     webhook_public_id: &str,
     filter: &Filter,
     req: PageRequest,
-) -> DomainResult<Page<delivery::Model>> {
-    let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
-    let mut q = delivery::Entity::find()
-        .filter(delivery::Column::AccountId.eq(account_id))
-        .filter(delivery::Column::WebhookId.eq(hook.model.id));
-    if let Some(s) = filter.status {
-        q = q.filter(delivery::Column::Status.eq(s));
-    }
-    if let Some(e) = &filter.event {
-        q = q.filter(delivery::Column::EventName.eq(e.as_str()));
-    }
-    if let Some(t) = filter.since {
-        q = q.filter(delivery::Column::CreatedAt.gte(t));
-    }
-    if let Some(t) = filter.until {
-        q = q.filter(delivery::Column::CreatedAt.lt(t));
-    }
-    Ok(crate::domain::page::fetch(conn, q, delivery::Column::Id, req, |d| d.id).await?)
+) -> DomainResult<Page<log::Row>> {
+    webhooks::get(conn, account_id, webhook_public_id).await?;
+    let filter = Filter {
+        webhook: Some(webhook_public_id.to_owned()),
+        ..filter.clone()
+    };
+    log::list(conn, account_id, &filter, req).await
 }
 
 /// A delivery with its webhook and every attempt, oldest attempt first.
@@ -254,7 +175,7 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
         target_type: "delivery",
         target_id: Some(d.id.to_string()),
         target_label: d.event_name.clone().unwrap_or_else(|| format!("delivery {}", d.id)),
-        diff: json!({ "status": { "before": d.status, "after": DeliveryStatus::Pending } }),
+        diff: json!({ "status": { "before": Stage::of(&d).as_str(), "after": Stage::Pending.as_str() } }),
     };
     audit::record(&txn, actor, entry).await?;
     notify(&txn).await?;
@@ -264,17 +185,23 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     Ok(updated)
 }
 
-fn failed_since(hook: &Webhook, since: i64) -> sea_orm::Condition {
+/// What a replay sends again: the webhook's deliveries created at or after `since` that failed,
+/// and with `include_retrying` those waiting for a retry too (sent now instead of later).
+fn replayable(hook: &Webhook, since: i64, include_retrying: bool) -> sea_orm::Condition {
+    let mut stages = sea_orm::Condition::any().add(Stage::Failed.condition());
+    if include_retrying {
+        stages = stages.add(Stage::Retrying.condition());
+    }
     sea_orm::Condition::all()
         .add(delivery::Column::AccountId.eq(hook.model.account_id))
         .add(delivery::Column::WebhookId.eq(hook.model.id))
-        .add(delivery::Column::Status.eq(DeliveryStatus::Failed))
+        .add(stages)
         .add(delivery::Column::CreatedAt.gte(since))
         .add(delivery::Column::Body.is_not_null())
 }
 
-/// How many deliveries a replay since `since` would send again: the webhook's `failed`
-/// deliveries created at or after `since` (what the confirmation page shows).
+/// How many deliveries a replay since `since` would send again (what the confirmation page
+/// shows): see [`replay`].
 ///
 /// # Errors
 /// `NotFound` for another account's webhook.
@@ -283,16 +210,17 @@ pub async fn replay_count(
     account_id: i64,
     webhook_public_id: &str,
     since: i64,
+    include_retrying: bool,
 ) -> DomainResult<u64> {
     let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
     Ok(delivery::Entity::find()
-        .filter(failed_since(&hook, since))
+        .filter(replayable(&hook, since, include_retrying))
         .count(conn)
         .await?)
 }
 
-/// Sends again, in one transaction, every `failed` delivery of the webhook created at or after
-/// `since`; returns how many. The audit row `webhook.replayed` records the count and is what
+/// Sends again now, in one transaction, every `failed` delivery of the webhook created at or
+/// after `since` (and, with `include_retrying`, every one waiting for a retry); returns how many. The audit row `webhook.replayed` records the count and is what
 /// [`replay_progress`] measures against.
 ///
 /// # Errors
@@ -303,12 +231,13 @@ pub async fn replay(
     actor: &Actor,
     webhook_public_id: &str,
     since: i64,
+    include_retrying: bool,
 ) -> DomainResult<u64> {
     let txn = begin_write(db).await?;
     let hook = webhooks::get(&txn, actor.account_id, webhook_public_id).await?;
     refuse_unless_sendable(&hook)?;
     let count = requeue(now_ms())
-        .filter(failed_since(&hook, since))
+        .filter(replayable(&hook, since, include_retrying))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -320,6 +249,7 @@ pub async fn replay(
         diff: json!({
             "since": { "before": null, "after": crate::web::format::rfc3339(since) },
             "count": { "before": null, "after": count },
+            "include_retrying": { "before": null, "after": include_retrying },
         }),
     };
     audit::record(&txn, actor, entry).await?;
@@ -380,26 +310,4 @@ pub async fn replay_progress(
         total,
         done: done.min(total),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_parse_rfc3339_and_browser_times() {
-        let f = Filter::parse(
-            Some("failed"),
-            Some(" "),
-            Some("2025-11-26T08:12:03Z"),
-            Some("2025-11-26T09:00"),
-        )
-        .unwrap();
-        assert_eq!(f.status, Some(DeliveryStatus::Failed));
-        assert_eq!(f.event, None);
-        assert_eq!(f.since, Some(1_764_144_723_000));
-        assert_eq!(f.until, Some(1_764_147_600_000));
-        assert!(Filter::parse(Some("done"), None, None, None).is_err());
-        assert!(Filter::parse(None, None, Some("yesterday"), None).is_err());
-    }
 }

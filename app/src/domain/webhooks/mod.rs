@@ -285,6 +285,7 @@ pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest
     Ok(Page {
         items,
         next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor,
     })
 }
 

@@ -4,6 +4,7 @@
 mod apps;
 mod audit;
 mod deliveries;
+mod delivery_json;
 mod event_types;
 mod events;
 mod tokens;
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::rotate_secret)
         .service(webhooks::secret)
         .service(deliveries::list)
+        .service(deliveries::log)
         .service(deliveries::get)
         .service(deliveries::retry)
         .service(deliveries::replay)
@@ -269,7 +271,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub struct ListQuery {
     /// Page size, 1–200 (default 50).
     limit: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` (older rows) or `prev_cursor` (newer rows) of a page.
     cursor: Option<String>,
 }
 
@@ -281,11 +283,15 @@ impl ListQuery {
     }
 }
 
-/// A page of results as JSON: `{"data": [...], "next_cursor": "…" | null}`.
+/// A page of results as JSON, newest first: `{"data": [...], "next_cursor": "…" | null,
+/// "prev_cursor": "…" | null}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListOut<T> {
     pub data: Vec<T>,
+    /// Pass as `cursor` to read older rows; `null` on the oldest page.
     pub next_cursor: Option<String>,
+    /// Pass as `cursor` to read newer rows; `null` on the newest page.
+    pub prev_cursor: Option<String>,
 }
 
 impl<T> ListOut<T> {
@@ -295,6 +301,7 @@ impl<T> ListOut<T> {
         Self {
             data: page.items,
             next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
         }
     }
 }

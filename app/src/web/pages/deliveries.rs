@@ -1,67 +1,46 @@
-//! Delivery history in the dashboard: the Deliveries tab and health header of a webhook's page,
-//! the delivery page with every attempt, Retry, Replay (with a confirmation) and Send Test.
+//! Delivery lists in the dashboard: the rows and filters shared by a webhook's Deliveries tab and
+//! the account-wide log, the tab itself (with the webhook's health and chart), the Send Test
+//! result, and Replay (with a confirmation).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use entity::delivery::DeliveryStatus;
 use entity::delivery_attempt::ErrorKind;
-use entity::{delivery, delivery_attempt};
 
-use super::auth::Empty;
+use super::health::HealthView;
 use super::{Chrome, render, see_other};
 use crate::domain::DomainResult;
-use crate::domain::deliveries::{self, Filter, Health, Progress, TestOutcome, Window};
+use crate::domain::deliveries::{self, Filter, Progress, Range, RawFilter, Row, Scope, Stage, TestOutcome};
 use crate::domain::page::{Page, PageRequest};
 use crate::web::AppState;
+use crate::web::chart::ChartView;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::format::short;
 use crate::web::session::CurrentUser;
 
-/// The badge colour of a delivery status or an attempt: green delivered, red failed, grey
-/// anything still going or stopped.
-fn badge(status: DeliveryStatus) -> &'static str {
-    match status {
-        DeliveryStatus::Succeeded => "green",
-        DeliveryStatus::Failed => "red",
+/// The badge colour of a stage: green delivered, red failed, amber retrying, grey the rest.
+pub fn badge(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Succeeded => "green",
+        Stage::Failed => "red",
+        Stage::Retrying => "amber",
         _ => "grey",
     }
 }
 
 /// The JSON text `s` indented for reading; other text as it is.
-fn pretty(s: &str) -> String {
+pub fn pretty(s: &str) -> String {
     serde_json::from_str::<serde_json::Value>(s)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| s.to_owned())
 }
 
-/// `name: value` lines of stored headers.
-fn header_lines(text: Option<&str>) -> String {
-    text.and_then(|t| serde_json::from_str::<Vec<(String, String)>>(t).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, v)| format!("{n}: {v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A row of the Deliveries tab.
-pub struct DeliveryRow {
-    pub id: i64,
-    pub status: String,
-    pub badge: &'static str,
-    pub event: String,
-    pub trigger: String,
-    pub attempts: i32,
-    pub last: String,
-    pub when: String,
-}
-
-fn last_outcome(status: Option<i32>, error: Option<&str>) -> String {
+/// `HTTP 500`, `timeout`, or `—` before any attempt.
+pub fn last_outcome(status: Option<i32>, error: Option<&str>) -> String {
     match (status, error) {
         (_, Some(e)) if e != "http_status" => e.to_owned(),
         (Some(s), _) => format!("HTTP {s}"),
@@ -69,72 +48,77 @@ fn last_outcome(status: Option<i32>, error: Option<&str>) -> String {
     }
 }
 
-impl From<delivery::Model> for DeliveryRow {
-    fn from(d: delivery::Model) -> Self {
+/// Where a delivery stands, as a badge and (for a retrying one) its next attempt.
+pub struct StageView {
+    pub label: &'static str,
+    pub badge: &'static str,
+    /// "attempt 3 of 8", for a retrying delivery.
+    pub next_attempt: Option<String>,
+    /// When that attempt is due.
+    pub next_at: Option<String>,
+}
+
+impl StageView {
+    /// `schedule_len`: how many attempts the retry schedule allows.
+    #[must_use]
+    pub fn new(d: &entity::delivery::Model, schedule_len: usize) -> Self {
+        let stage = Stage::of(d);
+        let retrying = stage == Stage::Retrying;
+        Self {
+            label: stage.label(),
+            badge: badge(stage),
+            next_attempt: retrying.then(|| deliveries::next_attempt(d, schedule_len)),
+            next_at: retrying.then(|| short(d.next_attempt_at)),
+        }
+    }
+}
+
+/// A row of a delivery list.
+pub struct DeliveryRow {
+    pub id: i64,
+    pub stage: StageView,
+    pub event: String,
+    pub webhook_id: String,
+    pub webhook_name: String,
+    pub trigger: String,
+    pub attempts: i32,
+    pub last: String,
+    pub duration: String,
+    pub when: String,
+}
+
+impl DeliveryRow {
+    #[must_use]
+    pub fn new(r: Row, schedule_len: usize) -> Self {
+        let d = r.delivery;
         Self {
             id: d.id,
-            badge: badge(d.status),
-            status: d.status.label().to_owned(),
+            stage: StageView::new(&d, schedule_len),
+            last: last_outcome(d.last_status, d.last_error.as_deref()),
             event: d.event_name.unwrap_or_else(|| format!("{} events", d.event_count)),
+            webhook_id: r.webhook_id,
+            webhook_name: r.webhook_name,
             trigger: d.trigger,
             attempts: d.attempts,
-            last: last_outcome(d.last_status, d.last_error.as_deref()),
+            duration: r.duration_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms} ms")),
             when: short(d.created_at),
         }
     }
 }
 
-/// One window of the health header, formatted.
-pub struct WindowView {
-    pub rate: String,
-    pub rate_badge: &'static str,
-    pub p50: String,
-    pub p95: String,
-    pub failed: u64,
-}
-
-impl From<Window> for WindowView {
-    fn from(w: Window) -> Self {
-        let ms = |v: Option<i64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v} ms"));
-        Self {
-            rate: w.success_rate.map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%")),
-            rate_badge: match w.success_rate {
-                None => "grey",
-                Some(r) if r >= 99.0 => "green",
-                Some(r) if r >= 90.0 => "amber",
-                Some(_) => "red",
-            },
-            p50: ms(w.p50_ms),
-            p95: ms(w.p95_ms),
-            failed: w.failed,
-        }
-    }
-}
-
-/// The health header of a webhook's page.
-pub struct HealthView {
-    pub day: WindowView,
-    pub week: WindowView,
-    pub last_success: String,
-}
-
-impl From<Health> for HealthView {
-    fn from(h: Health) -> Self {
-        Self {
-            day: h.day.into(),
-            week: h.week.into(),
-            last_success: h.last_success_at.map_or_else(|| "never".to_owned(), short),
-        }
-    }
-}
-
-/// The Deliveries tab's filter as typed, to keep it in the form.
+/// A delivery list's filter as typed, to keep it in the form.
 #[derive(Debug, Default, Deserialize)]
 pub struct FilterForm {
     #[serde(default)]
     pub status: String,
     #[serde(default)]
+    pub webhook: String,
+    #[serde(default)]
     pub event: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub message: String,
     #[serde(default)]
     pub since: String,
     #[serde(default)]
@@ -142,21 +126,53 @@ pub struct FilterForm {
 }
 
 impl FilterForm {
+    fn fields(&self) -> [(&'static str, &str); 7] {
+        [
+            ("status", &self.status),
+            ("webhook", &self.webhook),
+            ("event", &self.event),
+            ("user", &self.user),
+            ("message", &self.message),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+    }
+
     /// The query string of this filter, for pagination links (`&status=…`).
     #[must_use]
     pub fn query(&self) -> String {
-        let mut out = String::new();
-        for (k, v) in [
-            ("status", &self.status),
-            ("event", &self.event),
-            ("since", &self.since),
-            ("until", &self.until),
-        ] {
-            if !v.is_empty() {
-                out.push_str(&format!("&{k}={}", urlencoding(v)));
-            }
+        self.fields()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("&{k}={}", urlencoding(v)))
+            .collect()
+    }
+
+    /// The filter, or the message saying which fields are wrong (the list is then unfiltered).
+    #[must_use]
+    pub fn parse(&self) -> (Filter, Option<String>) {
+        let raw = RawFilter {
+            status: Some(&self.status),
+            webhook: Some(&self.webhook),
+            event: Some(&self.event),
+            user: Some(&self.user),
+            message: Some(&self.message),
+            since: Some(&self.since),
+            until: Some(&self.until),
+        };
+        match Filter::parse(raw) {
+            Ok(f) => (f, None),
+            Err(e) => (
+                Filter::default(),
+                Some(
+                    e.field_errors()
+                        .into_iter()
+                        .map(|f| f.message)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            ),
         }
-        out
     }
 }
 
@@ -169,53 +185,72 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
+/// The stages a filter offers.
+#[must_use]
+pub fn stage_names() -> [&'static str; 7] {
+    Stage::ALL.map(Stage::as_str)
+}
+
 /// Everything the Deliveries tab shows.
 pub struct DeliveriesTab {
     pub health: HealthView,
+    pub chart: ChartView,
     pub rows: Page<DeliveryRow>,
     pub filter: FilterForm,
     pub filter_error: Option<String>,
-    pub statuses: [&'static str; 6],
+    pub statuses: [&'static str; 7],
     /// "N of M done" of the latest replay, when one started in the last 24 hours.
     pub progress: Option<(u64, u64, String)>,
+    /// A replay started in the last minutes is still going: the page refreshes itself.
+    pub replay_running: bool,
 }
 
-/// Loads the Deliveries tab of webhook `id` (already known to be in the account).
+/// How long after a replay starts its page keeps refreshing itself (replayed deliveries that
+/// fail again wait hours for their retries; nobody should watch a page reload that long).
+const REFRESH_FOR_MS: i64 = 5 * 60_000;
+
+/// What the Deliveries tab was asked for: the filter, the page and the chart's range.
+#[derive(Debug, Default)]
+pub struct TabQuery {
+    pub filter: FilterForm,
+    pub cursor: Option<String>,
+    pub range: Range,
+}
+
+/// Loads the Deliveries tab of webhook `hook` (row id, public id; already known to be in the
+/// account).
 ///
 /// # Errors
 /// Database failure or `NotFound`.
-pub async fn tab(
-    state: &AppState,
-    account_id: i64,
-    id: &str,
-    filter: FilterForm,
-    cursor: Option<&str>,
-) -> DomainResult<DeliveriesTab> {
+pub async fn tab(state: &AppState, account_id: i64, hook: (i64, &str), q: TabQuery) -> DomainResult<DeliveriesTab> {
+    let (row_id, id) = hook;
+    let TabQuery { filter, cursor, range } = q;
+    let cursor = cursor.as_deref();
     let health = deliveries::health(&state.db, account_id, id).await?.into();
-    let (parsed, filter_error) = match Filter::parse(
-        Some(&filter.status),
-        Some(&filter.event),
-        Some(&filter.since),
-        Some(&filter.until),
-    ) {
-        Ok(f) => (f, None),
-        Err(e) => (Filter::default(), Some(e.to_string())),
-    };
+    let chart = ChartView::new(
+        &deliveries::series(&state.db, Scope::Webhook(row_id), range).await?,
+        range,
+    );
+    let (parsed, filter_error) = filter.parse();
+    let schedule = state.queue.config().retry_schedule.len();
     let rows = deliveries::list(&state.db, account_id, id, &parsed, PageRequest::parse(None, cursor)?)
         .await?
-        .map(DeliveryRow::from);
-    let day_ago = crate::db::now_ms() - 24 * 3_600_000;
-    let progress = deliveries::replay_progress(&state.db, account_id, id)
+        .map(|r| DeliveryRow::new(r, schedule));
+    let now = crate::db::now_ms();
+    let latest = deliveries::replay_progress(&state.db, account_id, id)
         .await?
-        .filter(|p: &Progress| p.started_at >= day_ago)
-        .map(|p| (p.done, p.total, short(p.started_at)));
+        .filter(|p: &Progress| p.started_at >= now - 24 * 3_600_000);
+    let replay_running = latest.is_some_and(|p| p.done < p.total && p.started_at >= now - REFRESH_FOR_MS);
+    let progress = latest.map(|p| (p.done, p.total, short(p.started_at)));
     Ok(DeliveriesTab {
         health,
+        chart,
         rows,
         filter,
         filter_error,
-        statuses: DeliveryStatus::ALL.map(DeliveryStatus::as_str),
+        statuses: stage_names(),
         progress,
+        replay_running,
     })
 }
 
@@ -260,113 +295,6 @@ pub struct TestForm {
     pub event_name: String,
 }
 
-/// An attempt row of the delivery page.
-pub struct AttemptRow {
-    pub attempt: i32,
-    pub when: String,
-    pub duration: String,
-    pub outcome: String,
-    pub badge: &'static str,
-    pub trigger: String,
-    pub error_message: Option<String>,
-    pub request_headers: String,
-    pub request_body: String,
-    pub response_headers: String,
-    pub response_body: String,
-}
-
-impl From<delivery_attempt::Model> for AttemptRow {
-    fn from(a: delivery_attempt::Model) -> Self {
-        let ok = a.error_kind.is_none() && a.response_status.is_some_and(|s| (200..300).contains(&s));
-        Self {
-            attempt: a.attempt,
-            when: crate::web::format::rfc3339(a.started_at),
-            duration: format!("{} ms", a.duration_ms),
-            outcome: match (a.response_status, a.error_kind.map(ErrorKind::as_str)) {
-                (Some(s), _) => format!("HTTP {s}"),
-                (None, Some(k)) => k.to_owned(),
-                (None, None) => "no response".to_owned(),
-            },
-            badge: if ok { "green" } else { "red" },
-            trigger: a.trigger,
-            error_message: a.error_message,
-            request_headers: header_lines(Some(&a.request_headers)),
-            request_body: a.request_body.as_deref().map(pretty).unwrap_or_default(),
-            response_headers: header_lines(a.response_headers.as_deref()),
-            response_body: a.response_body.as_deref().map(pretty).unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "delivery.html")]
-struct DeliveryPage {
-    chrome: Chrome,
-    id: i64,
-    webhook_id: String,
-    webhook_name: String,
-    status: String,
-    badge: &'static str,
-    event: String,
-    trigger: String,
-    created: String,
-    can_retry: bool,
-    body: Option<String>,
-    attempts: Vec<AttemptRow>,
-    notice: Option<&'static str>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct DeliveryQuery {
-    retried: Option<String>,
-}
-
-/// `GET /settings/deliveries/{id}`.
-pub async fn page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-    q: web::Query<DeliveryQuery>,
-) -> Result<HttpResponse, PageError> {
-    let d = deliveries::get(&state.db, user.account.id, *id).await?;
-    let page = DeliveryPage {
-        chrome: Chrome::new(&req, &user, "webhooks"),
-        id: d.delivery.id,
-        webhook_id: d.webhook.model.public_id,
-        webhook_name: d.webhook.model.name,
-        badge: badge(d.delivery.status),
-        can_retry: !matches!(d.delivery.status, DeliveryStatus::InFlight | DeliveryStatus::Collecting)
-            && d.delivery.body.is_some(),
-        status: d.delivery.status.label().to_owned(),
-        event: d
-            .delivery
-            .event_name
-            .unwrap_or_else(|| format!("{} events", d.delivery.event_count)),
-        trigger: d.delivery.trigger,
-        created: short(d.delivery.created_at),
-        body: d.delivery.body.as_deref().map(pretty),
-        attempts: d.attempts.into_iter().map(AttemptRow::from).collect(),
-        notice: q
-            .retried
-            .is_some()
-            .then_some("Retry queued. Refresh to see the new attempt."),
-    };
-    render(StatusCode::OK, &page)
-}
-
-/// `POST /settings/deliveries/{id}/retry`.
-pub async fn retry(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-    _: CsrfForm<Empty>,
-) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
-    deliveries::retry(&state.db, &state.queue, &user.actor(), *id).await?;
-    Ok(see_other(&format!("/settings/deliveries/{id}?retried=1")))
-}
-
 #[derive(Template)]
 #[template(path = "webhook_replay.html")]
 struct ReplayPage {
@@ -375,14 +303,18 @@ struct ReplayPage {
     name: String,
     since: String,
     since_shown: String,
+    include_retrying: bool,
     count: u64,
 }
 
-/// `?since=` of the replay confirmation, and the confirmed form.
+/// `?since=&retrying=` of the replay confirmation, and the confirmed form.
 #[derive(Debug, Deserialize)]
 pub struct ReplayForm {
     #[serde(default)]
     since: String,
+    /// Present (any value) to send deliveries waiting for a retry now as well.
+    #[serde(default)]
+    retrying: Option<String>,
 }
 
 /// `GET /settings/webhooks/{id}/replay?since=…`: how many failed deliveries would be sent.
@@ -395,7 +327,8 @@ pub async fn confirm_replay(
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
     let since = deliveries::parse_time("since", &q.since)?;
-    let count = deliveries::replay_count(&state.db, user.account.id, &id, since).await?;
+    let include_retrying = q.retrying.is_some();
+    let count = deliveries::replay_count(&state.db, user.account.id, &id, since, include_retrying).await?;
     let w = crate::domain::webhooks::get(&state.db, user.account.id, &id).await?;
     let page = ReplayPage {
         chrome: Chrome::new(&req, &user, "webhooks"),
@@ -403,6 +336,7 @@ pub async fn confirm_replay(
         name: w.model.name,
         since: q.since.clone(),
         since_shown: short(since),
+        include_retrying,
         count,
     };
     render(StatusCode::OK, &page)
@@ -417,6 +351,14 @@ pub async fn replay(
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
     let since = deliveries::parse_time("since", &form.since)?;
-    deliveries::replay(&state.db, &state.queue, &user.actor(), &id, since).await?;
+    deliveries::replay(
+        &state.db,
+        &state.queue,
+        &user.actor(),
+        &id,
+        since,
+        form.retrying.is_some(),
+    )
+    .await?;
     Ok(see_other(&format!("/settings/webhooks/{id}?replayed=1")))
 }

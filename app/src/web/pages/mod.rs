@@ -6,8 +6,12 @@ mod apps;
 mod audit;
 mod auth;
 mod deliveries;
+mod delivery;
+mod delivery_log;
 mod event_types;
+mod health;
 mod members;
+mod overview;
 mod tokens;
 mod webhook_form;
 mod webhooks;
@@ -23,6 +27,8 @@ use crate::domain::FieldError;
 /// Routes of the dashboard.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
+        .route("/overview", web::get().to(overview::page))
+        .route("/deliveries", web::get().to(delivery_log::page))
         .route("/signup", web::get().to(auth::signup_page))
         .route("/signup", web::post().to(auth::signup))
         .route("/login", web::get().to(auth::login_page))
@@ -57,8 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(deliveries::confirm_replay),
         )
         .route("/settings/webhooks/{id}/replay", web::post().to(deliveries::replay))
-        .route("/settings/deliveries/{id}", web::get().to(deliveries::page))
-        .route("/settings/deliveries/{id}/retry", web::post().to(deliveries::retry))
+        .route("/settings/deliveries/{id}", web::get().to(delivery::page))
+        .route("/settings/deliveries/{id}/retry", web::post().to(delivery::retry))
         .route("/settings/tokens", web::get().to(tokens::page))
         .route("/settings/tokens", web::post().to(tokens::create))
         .route("/settings/tokens/{id}/revoke", web::post().to(tokens::revoke))
@@ -89,7 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn home(user: Option<CurrentUser>) -> HttpResponse {
-    see_other(if user.is_some() { "/settings/webhooks" } else { "/login" })
+    see_other(if user.is_some() { "/overview" } else { "/login" })
 }
 
 /// The layout's data: who is logged in, in which account, and the CSRF token for its forms.

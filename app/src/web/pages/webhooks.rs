@@ -10,11 +10,13 @@ use herald_jobs::spec::EventType;
 
 use super::audit::AuditRow;
 use super::auth::Empty;
-use super::deliveries::{self as delivery_pages, DeliveriesTab, FilterForm, TestForm, TestResultView};
+use super::deliveries::{self as delivery_pages, DeliveriesTab, FilterForm, TabQuery, TestForm, TestResultView};
+use super::health::SummaryView;
 use super::tokens::CursorQuery;
 use super::webhook_form::{FormView, WebhookFormData};
 use super::{Chrome, FormErrors, is_form_error, render, see_other};
 use crate::domain::audit::{self, Filter};
+use crate::domain::deliveries::Range;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::{self, Secrets, Webhook};
 use crate::domain::{DomainError, apps, event_types};
@@ -33,6 +35,7 @@ struct ListRow {
     events: String,
     enabled: bool,
     disabled_reason: Option<String>,
+    health: SummaryView,
 }
 
 /// "track: flows.*, email_opened (1 paused) · identify" — what a webhook takes, at a glance.
@@ -87,7 +90,14 @@ pub async fn list(
         PageRequest::parse(None, q.cursor.as_deref())?,
     )
     .await?;
+    let mut summaries = crate::domain::deliveries::summaries(&state.db, &page.items)
+        .await?
+        .into_iter();
     let page = page.map(|w| ListRow {
+        health: summaries
+            .next()
+            .map(SummaryView::from)
+            .expect("one summary per webhook"),
         events: event_summary(&w),
         id: w.model.public_id,
         name: w.model.name,
@@ -204,6 +214,7 @@ pub struct DetailQuery {
     rotated: Option<String>,
     saved: Option<String>,
     replayed: Option<String>,
+    range: Option<String>,
     #[serde(flatten)]
     filter: FilterForm,
 }
@@ -214,13 +225,16 @@ async fn detail_view(
     user: &CurrentUser,
     w: Webhook,
     tab: &'static str,
-    filter: FilterForm,
-    cursor: Option<&str>,
+    mut q: TabQuery,
 ) -> Result<DetailPage, PageError> {
     let (apps, known_events) = pickers(state, user.account.id).await?;
-    let history_cursor = if tab == "history" { cursor } else { None };
-    let deliveries_cursor = if tab == "deliveries" { cursor } else { None };
-    let deliveries = delivery_pages::tab(state, user.account.id, &w.model.public_id, filter, deliveries_cursor).await?;
+    let cursor = q.cursor.take();
+    let history_cursor = if tab == "history" { cursor.as_deref() } else { None };
+    if tab == "deliveries" {
+        q.cursor.clone_from(&cursor);
+    }
+    let hook = (w.model.id, w.model.public_id.as_str());
+    let deliveries = delivery_pages::tab(state, user.account.id, hook, q).await?;
     let filter = Filter {
         target_type: Some("webhook".into()),
         target_id: Some(w.model.public_id.clone()),
@@ -278,9 +292,14 @@ pub async fn detail(
         Some("settings") => "settings",
         _ => "deliveries",
     };
-    let mut page = detail_view(&req, &state, &user, w, tab, q.filter, q.cursor.as_deref()).await?;
+    let tab_query = TabQuery {
+        range: Range::parse(q.range.as_deref())?,
+        filter: q.filter,
+        cursor: q.cursor,
+    };
+    let mut page = detail_view(&req, &state, &user, w, tab, tab_query).await?;
     page.notice = if q.replayed.is_some() {
-        Some("Replay started. Progress is shown above the deliveries; refresh to update it.")
+        Some("Replay started. Its progress is shown above the deliveries.")
     } else if q.created.is_some() {
         Some("Webhook created. Reveal the secret below to verify signatures on your side.")
     } else if q.rotated.is_some() {
@@ -322,7 +341,7 @@ async fn settings_with_errors(
     e: &DomainError,
 ) -> Result<DetailPage, PageError> {
     let w = webhooks::get(&state.db, user.account.id, id).await?;
-    let mut page = detail_view(req, state, user, w, "settings", FilterForm::default(), None).await?;
+    let mut page = detail_view(req, state, user, w, "settings", TabQuery::default()).await?;
     page.errors = e.field_errors().into();
     Ok(page)
 }
@@ -416,7 +435,7 @@ pub async fn reveal(
     user.role.require_write()?;
     let secrets = webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?;
     let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, "settings", FilterForm::default(), None).await?;
+    let mut page = detail_view(&req, &state, &user, w, "settings", TabQuery::default()).await?;
     page.revealed = Some(secrets);
     render(StatusCode::OK, &page)
 }
@@ -469,7 +488,7 @@ pub async fn send_test(
         Err(e) => return Err(e.into()),
     };
     let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, "deliveries", FilterForm::default(), None).await?;
+    let mut page = detail_view(&req, &state, &user, w, "deliveries", TabQuery::default()).await?;
     page.test_result = result;
     page.test_error = error;
     render(StatusCode::OK, &page)
