@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod explain;
 pub mod http;
 pub mod process;
 pub mod receiver;

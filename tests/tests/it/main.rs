@@ -7,6 +7,7 @@ mod crash;
 mod credentials;
 mod delivery;
 mod event_types;
+mod health;
 mod history;
 mod isolation;
 mod members;
