@@ -6,6 +6,7 @@ mod browser;
 mod crash;
 mod credentials;
 mod delivery;
+mod delivery_log;
 mod event_types;
 mod health;
 mod history;
