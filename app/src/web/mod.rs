@@ -4,6 +4,7 @@
 pub mod api;
 pub mod csrf;
 pub mod error;
+pub mod flash;
 pub mod format;
 pub mod health;
 pub mod ingest;

@@ -14,7 +14,7 @@ mod sample;
 
 pub use health::{Health, Window, health};
 pub use maintenance::{auto_disable, purge_old};
-pub use sample::{TestOutcome, send_test};
+pub use sample::{TestOutcome, send_test, test_outcome};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
