@@ -31,6 +31,7 @@ use super::page::{Page, PageRequest};
 use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
 use crate::db::{begin_write, now_ms};
+use crate::web::format::rfc3339;
 
 /// The statuses nothing happens to on its own: what replay and retention work on.
 const FINAL: [DeliveryStatus; 3] = [
@@ -244,7 +245,8 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     }
     let hook = webhook_of(&txn, &d).await?;
     refuse_unless_sendable(&hook)?;
-    requeue(now_ms())
+    let now = now_ms();
+    requeue(now)
         .filter(delivery::Column::Id.eq(d.id))
         .filter(delivery::Column::Status.is_not_in([DeliveryStatus::InFlight, DeliveryStatus::Collecting]))
         .exec(&txn)
@@ -254,7 +256,13 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
         target_type: "delivery",
         target_id: Some(d.id.to_string()),
         target_label: d.event_name.clone().unwrap_or_else(|| format!("delivery {}", d.id)),
-        diff: json!({ "status": { "before": d.status, "after": DeliveryStatus::Pending } }),
+        // Only what changed: retrying a delivery that is waiting for its next attempt moves
+        // that attempt to now and leaves its status as it was.
+        diff: audit::diff(
+            &json!({ "status": d.status, "next_attempt_at": rfc3339(d.next_attempt_at) }),
+            &json!({ "status": DeliveryStatus::Pending, "next_attempt_at": rfc3339(now) }),
+            &[],
+        ),
     };
     audit::record(&txn, actor, entry).await?;
     notify(&txn).await?;
