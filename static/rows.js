@@ -1,6 +1,6 @@
 // Progressive enhancement for repeatable form rows (headers, patterns, filter conditions):
-// "Add" clones the last row empty, "✕" removes a row. Without JavaScript the server always
-// renders spare empty rows, and empty rows are ignored on save.
+// "Add" clones the last row empty, "✕" removes a row. Without JavaScript the server renders one
+// spare empty row per list; rows left empty are dropped on submit, so the form never grows.
 document.addEventListener("click", (event) => {
   const add = event.target.closest(".add-row");
   if (add) {

@@ -109,6 +109,18 @@ impl SecretKey {
         herald_jobs::sealed::SecretBox::new(&self.0).expect("secret keys are at least 32 bytes")
     }
 
+    /// The box that seals one-time flash cookies (see `web::flash`), keyed from a value derived
+    /// for that purpose only: a flash cookie can't be opened as a stored webhook secret, nor a
+    /// stored secret passed off as a flash.
+    ///
+    /// # Panics
+    /// Never: the derived value is 64 bytes.
+    #[must_use]
+    pub fn flash_box(&self) -> herald_jobs::sealed::SecretBox {
+        herald_jobs::sealed::SecretBox::new(self.sign("flash cookies", "v1").as_bytes())
+            .expect("a derived key is 64 bytes")
+    }
+
     /// HMAC-SHA256 of `message` under a key derived for `purpose`, hex-encoded.
     #[must_use]
     pub fn sign(&self, purpose: &str, message: &str) -> String {

@@ -101,6 +101,14 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Reloads the current page, as the browser's reload button does.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn reload(&self) {
+        self.client.refresh().await.expect("reload");
+    }
+
     /// Types into the `n`-th (0-based) element matching `css`, replacing what is there.
     ///
     /// # Panics

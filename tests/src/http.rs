@@ -119,17 +119,37 @@ impl Session {
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {email}");
     }
 
-    /// Creates an API token in the dashboard and returns its secret.
+    /// Creates an API token in the dashboard and returns its secret. An `ingest` token is tied
+    /// to the account's only app (the dashboard's rule); use [`Session::post_form`] to name one.
     ///
     /// # Panics
-    /// If the token page does not show a new secret.
+    /// If the form is refused or the page it redirects to does not show a new secret.
     pub async fn create_token(&self, name: &str, scopes: &[&str]) -> String {
         let mut fields = vec![("name", name)];
         fields.extend(scopes.iter().map(|s| ("scopes", *s)));
         let res = self.post_form("/settings/tokens", &fields).await;
-        assert_eq!(res.status(), StatusCode::CREATED, "token creation");
-        let html = res.text().await.expect("body");
+        let html = self.follow(res).await;
         extract(&html, "id=\"new-token\" class=\"secret\">", "<").expect("the new token's secret on the page")
+    }
+
+    /// The page a successful form post redirects to (`303 See Other`), opened once.
+    ///
+    /// # Panics
+    /// If `res` is not a 303 with a `Location`, or the page is not a 200.
+    pub async fn follow(&self, res: Response) -> String {
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        let Some(location) = location.filter(|_| status == StatusCode::SEE_OTHER) else {
+            panic!(
+                "expected 303 See Other, got {status}: {}",
+                res.text().await.unwrap_or_default()
+            );
+        };
+        self.page(&location).await
     }
 
     /// A REST API call with a bearer token.

@@ -67,7 +67,8 @@ pub struct Entry {
     pub target_type: &'static str,
     pub target_id: Option<String>,
     pub target_label: String,
-    /// `{field: {"before": …, "after": …}}`, secrets already redacted (see [`diff`]).
+    /// `{field: {"before": …, "after": …}}` (lists also `"added"`, `"removed"`), secrets
+    /// already redacted (see [`diff`]).
     pub diff: Value,
 }
 
@@ -104,7 +105,10 @@ pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, entry: Entry) ->
 }
 
 /// Field-level difference of two JSON objects: only changed keys, each `{"before", "after"}`.
-/// Keys listed in `secret_fields` are always shown as [`REDACTED`] on both sides.
+/// A changed list (both sides arrays) also gets `"added"` and `"removed"`: the items only one
+/// side has (counted as a multiset, so a reordered list has neither), which is what a reader
+/// wants for a one-item change. Keys listed in `secret_fields` are always shown as
+/// [`REDACTED`] on both sides. An empty object means nothing changed: record nothing then.
 #[must_use]
 pub fn diff(before: &Value, after: &Value, secret_fields: &[&str]) -> Value {
     let empty = Map::new();
@@ -119,16 +123,35 @@ pub fn diff(before: &Value, after: &Value, secret_fields: &[&str]) -> Value {
         if old == new {
             continue;
         }
-        let shown = |v: &Value| {
-            if secret_fields.contains(&key.as_str()) && !v.is_null() {
-                json!(REDACTED)
-            } else {
-                v.clone()
-            }
-        };
-        out.insert(key.clone(), json!({ "before": shown(old), "after": shown(new) }));
+        if secret_fields.contains(&key.as_str()) {
+            let shown = |v: &Value| if v.is_null() { Value::Null } else { json!(REDACTED) };
+            out.insert(key.clone(), json!({ "before": shown(old), "after": shown(new) }));
+            continue;
+        }
+        let mut change = json!({ "before": old, "after": new });
+        if let (Value::Array(old_items), Value::Array(new_items)) = (old, new) {
+            change["removed"] = Value::Array(only_in(old_items, new_items));
+            change["added"] = Value::Array(only_in(new_items, old_items));
+        }
+        out.insert(key.clone(), change);
     }
     Value::Object(out)
+}
+
+/// The items of `these` not matched one-for-one by an equal item of `others`, in order.
+fn only_in(these: &[Value], others: &[Value]) -> Vec<Value> {
+    let mut unmatched: Vec<&Value> = others.iter().collect();
+    these
+        .iter()
+        .filter(|item| match unmatched.iter().position(|o| o == item) {
+            Some(i) => {
+                unmatched.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// Filters for the audit list.
@@ -185,5 +208,20 @@ mod tests {
             d,
             json!({"name": {"before": "a", "after": "b"}, "secret": {"before": REDACTED, "after": REDACTED}})
         );
+    }
+
+    #[test]
+    fn a_list_diff_names_the_items_added_and_removed() {
+        let d = diff(
+            &json!({"patterns": ["a", "b", "b"], "apps": [1, 2]}),
+            &json!({"patterns": ["b", "c", "a"], "apps": [2, 1]}),
+            &[],
+        );
+        assert_eq!(d["patterns"]["added"], json!(["c"]));
+        assert_eq!(d["patterns"]["removed"], json!(["b"]));
+        assert_eq!(d["patterns"]["after"], json!(["b", "c", "a"]));
+        assert_eq!(d["apps"]["added"], json!([]), "a reordered list adds nothing");
+        assert_eq!(d["apps"]["removed"], json!([]));
+        assert_eq!(diff(&json!({"x": [1]}), &json!({"x": [1]}), &[]), json!({}));
     }
 }

@@ -1,4 +1,5 @@
-//! API tokens: created with scopes (and optionally an app), shown once, stored hashed, revoked.
+//! API tokens: created with scopes (and an app: always one for ingest), shown once, stored
+//! hashed, revoked.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,7 +12,7 @@ use entity::api_token;
 use super::audit::{self, Actor, Entry};
 use super::credential_cache::CredentialCache;
 use super::page::{Page, PageRequest};
-use super::roles::Scopes;
+use super::roles::{Scope, Scopes};
 use super::token_usage::TokenUsage;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult, apps};
@@ -23,13 +24,17 @@ pub const TOKEN_PREFIX: &str = "hrld_";
 const MAX_EXPIRY_DAYS: i64 = 3650;
 const DAY_MS: i64 = 86_400_000;
 
-/// A token request, as typed in the form or sent to the API.
+/// A token request, as typed in the form or sent to the API. Numbers are text (the API writes
+/// its integers as text) so that "not a number" is reported with the other field errors, the
+/// same way for both front doors.
 #[derive(Debug, Clone, Default)]
 pub struct NewToken {
     pub name: String,
     pub scopes: Vec<String>,
-    pub app_id: Option<i64>,
-    pub expires_in_days: Option<i64>,
+    /// An app id of the account; empty for none (see [`create`] for ingest tokens).
+    pub app_id: String,
+    /// Whole days from 1 to 3650; empty for a token that never expires.
+    pub expires_in_days: String,
 }
 
 /// A freshly created token: the only time its secret exists outside the caller's hands.
@@ -39,12 +44,61 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
-/// Creates a token in the actor's account. When the creator is itself a token, `ceiling` is its
-/// scopes: a token cannot mint a token with scopes it lacks.
+/// The field error of an ingest token left without an app in an account with several.
+pub const INGEST_NEEDS_APP: &str = "Choose the app this token sends events for: ingest tokens belong to one app.";
+
+/// A whole number, or `None` for empty text; anything else is an error on `field`.
+fn optional_int(errors: &mut Errors, field: &str, value: &str) -> Option<i64> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let parsed = v.parse::<i64>();
+    if parsed.is_err() {
+        errors.push(field, "Enter a whole number, or leave it empty.");
+    }
+    parsed.ok()
+}
+
+/// The app a new token is tied to. Ingest sends every event to one app, so a token with the
+/// `ingest` scope must name one: when it names none and the account has exactly one app, it is
+/// tied to that app (so it keeps working once a second app is added); with several apps it is
+/// refused on `app_id` ([`INGEST_NEEDS_APP`]). Tokens without `ingest` may name none ("any app").
+async fn token_app(
+    db: &DatabaseConnection,
+    errors: &mut Errors,
+    account_id: i64,
+    wanted: Option<i64>,
+    ingest: bool,
+) -> DomainResult<Option<i64>> {
+    if let Some(app_id) = wanted {
+        if apps::get(db, account_id, app_id).await.is_err() {
+            errors.push("app_id", "No such app in this account.");
+        }
+        return Ok(Some(app_id));
+    }
+    if !ingest {
+        return Ok(None);
+    }
+    let all = apps::all(db, account_id).await?;
+    match all.as_slice() {
+        [only] => Ok(Some(only.id)),
+        _ => {
+            errors.push("app_id", INGEST_NEEDS_APP);
+            Ok(None)
+        }
+    }
+}
+
+/// Creates a token in the actor's account, checking every field at once (every problem is
+/// reported together). When the creator is itself a token, `ceiling` is its scopes: a token
+/// cannot mint a token with scopes it lacks. An ingest token is always tied to one app (see
+/// [`token_app`]).
 ///
 /// # Errors
-/// `Invalid` per bad field (unknown scope, foreign app, expiry out of range); `Forbidden` when
-/// the scopes exceed `ceiling`.
+/// `Invalid` with one entry per bad field (name, unknown or no scope, app not a number or not of
+/// this account, ingest token without an app among several, expiry not a number or out of
+/// range); `Forbidden` when the scopes exceed `ceiling`.
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -54,18 +108,28 @@ pub async fn create(
     let mut errors = Errors::default();
     let name = errors.take(validate::name("name", &input.name));
     let scopes = errors.take(Scopes::parse("scopes", &input.scopes));
-    if let Some(days) = input.expires_in_days
+    let ingest = scopes.map_or_else(
+        || input.scopes.iter().any(|s| s.trim() == Scope::Ingest.as_str()),
+        |s| s.has(Scope::Ingest),
+    );
+    let app_id = match input.app_id.trim() {
+        "" => token_app(db, &mut errors, actor.account_id, None, ingest).await?,
+        text => match text.parse::<i64>() {
+            Ok(id) => token_app(db, &mut errors, actor.account_id, Some(id), ingest).await?,
+            Err(_) => {
+                errors.push("app_id", "Choose an app from the list.");
+                None
+            }
+        },
+    };
+    let expires_in_days = optional_int(&mut errors, "expires_in_days", &input.expires_in_days);
+    if let Some(days) = expires_in_days
         && !(1..=MAX_EXPIRY_DAYS).contains(&days)
     {
         errors.push(
             "expires_in_days",
             format!("Expiry must be from 1 to {MAX_EXPIRY_DAYS} days, or empty for none."),
         );
-    }
-    if let Some(app_id) = input.app_id
-        && apps::get(db, actor.account_id, app_id).await.is_err()
-    {
-        errors.push("app_id", "No such app in this account.");
     }
     errors.finish()?;
     let (Some(name), Some(scopes)) = (name, scopes) else {
@@ -81,11 +145,11 @@ pub async fn create(
     let secret = format!("{TOKEN_PREFIX}{}", crypto::random_hex(20));
     let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 8).collect();
     let now = now_ms();
-    let expires_at = input.expires_in_days.map(|d| now + d * DAY_MS);
+    let expires_at = expires_in_days.map(|d| now + d * DAY_MS);
     let txn = begin_write(db).await?;
     let token = api_token::ActiveModel {
         account_id: Set(actor.account_id),
-        app_id: Set(input.app_id),
+        app_id: Set(app_id),
         name: Set(name.clone()),
         prefix: Set(prefix),
         token_hash: Set(crypto::sha256_hex(&secret)),

@@ -5,6 +5,7 @@ pub mod api;
 pub mod chart;
 pub mod csrf;
 pub mod error;
+pub mod flash;
 pub mod format;
 pub mod health;
 pub mod ingest;
@@ -53,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/static/herald.css", web::get().to(stylesheet))
         .route("/static/favicon.svg", web::get().to(favicon))
+        .route("/static/rows.js", web::get().to(rows_script))
         .service(
             web::scope("")
                 .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
@@ -75,6 +77,14 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../../static/herald.css"))
+}
+
+/// The webhook form's "Add" / "✕" row buttons (compiled in like the stylesheet).
+async fn rows_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/rows.js"))
 }
 
 async fn favicon() -> HttpResponse {

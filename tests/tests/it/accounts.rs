@@ -141,8 +141,7 @@ async fn a_user_in_two_accounts_switches_between_them() {
             &[("email", &alice_email), ("role", "admin")],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let html = res.text().await.unwrap();
+    let html = bob.follow(res).await;
     let link = herald_tests::http::extract(&html, "id=\"invite-link\" class=\"secret\">", "<").unwrap();
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let res = alice.post_form(&path, &[("password", PASSWORD)]).await;

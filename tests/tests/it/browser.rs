@@ -1,7 +1,10 @@
 //! The dashboard in headless Chromium.
 
 use herald_tests::browser::Browser;
+use std::time::Duration;
+
 use herald_tests::http::PASSWORD;
+use herald_tests::receiver::Receiver;
 use herald_tests::{TestApp, unique};
 use reqwest::{Method, StatusCode};
 
@@ -78,12 +81,14 @@ async fn create_edit_toggle_rotate_and_delete_a_webhook_in_the_browser() {
     b.fill("url", "https://crm.example.com/hooks").await;
     b.fill_nth("input[name=header_name]", 0, "X-Api-Key").await;
     b.fill_nth("input[name=header_value]", 0, "k-secret-1").await;
+    b.click(".add-row[data-target=headers]").await;
     b.fill_nth("input[name=header_name]", 1, "X-Team").await;
     b.fill_nth("input[name=header_value]", 1, "growth").await;
     b.click("input[name=event_types][value=identify]").await;
     b.fill_nth("input[name=pattern]", 0, "flows.*").await;
     b.fill_nth("input[name=pattern]", 1, "email_opened").await;
     b.select_nth("select[name=pattern_live]", 1, "off").await;
+    b.click(".add-row[data-target=patterns]").await;
     b.fill_nth("input[name=pattern]", 2, "Order Completed").await;
     let properties: Vec<String> = (1..=5)
         .map(|i| format!("user.trait{i}"))
@@ -113,10 +118,21 @@ async fn create_edit_toggle_rotate_and_delete_a_webhook_in_the_browser() {
 
     b.goto(&format!("{base}/settings/webhooks")).await;
     b.click(&format!("#webhook-{id} button.toggle")).await;
-    assert_eq!(b.wait_for_text(&format!("#webhook-{id} .badge")).await, "disabled");
+    assert_eq!(
+        b.wait_for_text(&format!("#webhook-{id} .status-word")).await,
+        "disabled"
+    );
+    assert_eq!(
+        b.wait_for_text(&format!("#webhook-{id} .health-state")).await,
+        "disabled"
+    );
     b.screenshot("webhooks-list").await;
     b.click(&format!("#webhook-{id} button.toggle")).await;
-    assert_eq!(b.wait_for_text(&format!("#webhook-{id} .badge")).await, "enabled");
+    assert_eq!(b.wait_for_text(&format!("#webhook-{id} .status-word")).await, "enabled");
+    assert_eq!(
+        b.wait_for_text(&format!("#webhook-{id} .health-state")).await,
+        "no traffic"
+    );
 
     b.goto(&format!("{base}/settings/webhooks/{id}")).await;
     b.click(".secret-box summary").await;
@@ -159,5 +175,41 @@ async fn create_edit_toggle_rotate_and_delete_a_webhook_in_the_browser() {
         "header values never appear in the audit log"
     );
     b.screenshot("audit-log").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_the_page_after_send_test_does_not_send_again() {
+    let Some(b) = Browser::launch().await else { return };
+    let app = TestApp::spawn().await;
+    let mut rx = Receiver::start().await;
+    b.goto(&format!("{}/signup", app.base)).await;
+    b.fill("email", &unique("reload@example.com")).await;
+    b.fill("password", PASSWORD).await;
+    b.fill("account_name", "Reload Co").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_path("/overview").await;
+    b.goto(&format!("{}/settings/webhooks/new", app.base)).await;
+    b.fill("name", "Receiver").await;
+    b.fill("url", &rx.url).await;
+    b.click("#save-webhook").await;
+    b.wait_for_text(".alert.success").await;
+    let page = b.path().await;
+
+    b.click("#send-test").await;
+    assert_eq!(b.wait_for_text("#test-status").await, "HTTP 200");
+    rx.next(Duration::from_secs(10)).await;
+    b.reload().await;
+    assert_eq!(
+        b.wait_for_text("#test-status").await,
+        "HTTP 200",
+        "the result is still shown"
+    );
+    assert_eq!(b.path().await, page, "the result lives at the webhook's own address");
+    b.screenshot("send-test-result").await;
+    assert!(
+        rx.drain(Duration::from_secs(1)).await.is_empty(),
+        "the receiver got exactly one request"
+    );
     b.close().await;
 }

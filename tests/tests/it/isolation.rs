@@ -28,7 +28,7 @@ async fn another_accounts_objects_are_404_by_token_and_by_session() {
             &[("email", "someone@example.com"), ("role", "viewer")],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let members = a.page("/settings/members").await;
     let a_member = extract(&members, "id=\"member-", "\"").unwrap();
     let a_invite = extract(&members, "id=\"invitation-", "\"").unwrap();

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api;
+mod audit_reading;
 mod browser;
 mod crash;
 mod credentials;
@@ -14,7 +15,9 @@ mod isolation;
 mod members;
 mod metrics;
 mod openapi;
+mod prg;
 mod scale_out;
+mod tokens;
 mod validation;
 mod viewer;
 mod visits;

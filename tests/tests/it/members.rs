@@ -13,7 +13,7 @@ async fn an_invite_link_works_once_and_is_audited() {
     let res = owner
         .post_form("/settings/members/invite", &[("email", &email), ("role", "admin")])
         .await;
-    let link = extract(&res.text().await.unwrap(), "id=\"invite-link\" class=\"secret\">", "<").unwrap();
+    let link = extract(&owner.follow(res).await, "id=\"invite-link\" class=\"secret\">", "<").unwrap();
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     let invitee = app.session();
     let res = invitee.post_form(&path, &[("password", "short")]).await;

@@ -8,8 +8,7 @@ pub async fn join_as(app: &TestApp, owner: &Session, role: &str) -> Session {
     let res = owner
         .post_form("/settings/members/invite", &[("email", &email), ("role", role)])
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let link = extract(&res.text().await.unwrap(), "id=\"invite-link\" class=\"secret\">", "<").unwrap();
+    let link = extract(&owner.follow(res).await, "id=\"invite-link\" class=\"secret\">", "<").unwrap();
     let member = app.session();
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     assert!(member.page(&path).await.contains("Choose a password"));

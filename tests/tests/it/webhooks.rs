@@ -362,15 +362,13 @@ async fn secrets_are_encrypted_at_rest_rotate_with_overlap_and_never_reach_the_a
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(chosen["error"]["field"], "secret");
 
-    // The page reveals it only on a POST.
+    // The page shows it only once, after the Reveal POST redirects to it.
     let page = s.page(&format!("/settings/webhooks/{id}")).await;
     assert!(!page.contains(&new_secret));
-    let revealed = s
+    let res = s
         .post_form(&format!("/settings/webhooks/{id}/secret/reveal"), &[])
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
+    let revealed = s.follow(res).await;
     assert_eq!(
         extract(&revealed, "id=\"webhook-secret\" class=\"secret\">", "<").unwrap(),
         new_secret
@@ -443,7 +441,7 @@ async fn edits_toggles_and_deletes_are_audited_with_field_level_diffs() {
         StatusCode::SEE_OTHER
     );
     let list = s.page("/settings/webhooks").await;
-    assert!(list.contains("badge grey\">disabled"));
+    assert!(list.contains("health-state\">disabled<"));
     assert_eq!(
         s.post_form(&format!("/settings/webhooks/{id}/enable"), &[])
             .await

@@ -23,7 +23,7 @@ pub use health::{Health, LastError, State, Summary, Window, health, summaries};
 pub use log::{Row, list as log};
 pub use maintenance::{auto_disable, purge_old};
 pub use overview::{Overview, overview};
-pub use sample::{TestOutcome, send_test};
+pub use sample::{TestOutcome, send_test, test_outcome};
 pub use stage::{Stage, next_attempt};
 
 use sea_orm::sea_query::Expr;
@@ -41,6 +41,7 @@ use super::page::{Page, PageRequest};
 use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
 use crate::db::{begin_write, now_ms};
+use crate::web::format::rfc3339;
 
 /// The statuses nothing happens to on its own: what replay and retention work on.
 const FINAL: [DeliveryStatus; 3] = [
@@ -165,7 +166,8 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     }
     let hook = webhook_of(&txn, &d).await?;
     refuse_unless_sendable(&hook)?;
-    requeue(now_ms())
+    let now = now_ms();
+    requeue(now)
         .filter(delivery::Column::Id.eq(d.id))
         .filter(delivery::Column::Status.is_not_in([DeliveryStatus::InFlight, DeliveryStatus::Collecting]))
         .exec(&txn)
@@ -175,7 +177,13 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
         target_type: "delivery",
         target_id: Some(d.id.to_string()),
         target_label: d.event_name.clone().unwrap_or_else(|| format!("delivery {}", d.id)),
-        diff: json!({ "status": { "before": Stage::of(&d).as_str(), "after": Stage::Pending.as_str() } }),
+        // Only what changed: a retrying delivery becomes due now (`retrying` → `pending`); one
+        // already pending only has its next attempt moved to now.
+        diff: audit::diff(
+            &json!({ "status": Stage::of(&d).as_str(), "next_attempt_at": rfc3339(d.next_attempt_at) }),
+            &json!({ "status": Stage::Pending.as_str(), "next_attempt_at": rfc3339(now) }),
+            &[],
+        ),
     };
     audit::record(&txn, actor, entry).await?;
     notify(&txn).await?;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde_json::{Value, json};
 
 use entity::delivery::DeliveryStatus;
@@ -14,7 +16,7 @@ use herald_jobs::spec::{EventPattern, EventType};
 use super::{notify, refuse_unless_sendable};
 use crate::db::{begin_write, now_ms};
 use crate::domain::webhooks::{self, Webhook};
-use crate::domain::{DomainResult, apps, ingest};
+use crate::domain::{DomainError, DomainResult, apps, ingest};
 use crate::web::format::rfc3339;
 
 /// What a test send did: the delivery and, if it came back in time, its first attempt.
@@ -124,24 +126,50 @@ pub async fn send_test(
     queue.wake();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(hook.spec.timeout.secs()) + 2);
     loop {
-        let attempt = delivery_attempt::Entity::find()
-            .filter(delivery_attempt::Column::DeliveryId.eq(d.id))
-            .order_by_asc(delivery_attempt::Column::Id)
-            .one(db)
-            .await?;
-        let current = delivery::Entity::find_by_id(d.id)
-            .one(db)
-            .await?
-            .unwrap_or_else(|| d.clone());
-        let finished = !matches!(current.status, DeliveryStatus::Pending | DeliveryStatus::InFlight);
-        if attempt.is_some() || finished || tokio::time::Instant::now() >= deadline {
-            return Ok(TestOutcome {
-                delivery: current,
-                attempt,
-            });
+        let outcome = outcome_of(db, d.clone()).await?;
+        let finished = !matches!(
+            outcome.delivery.status,
+            DeliveryStatus::Pending | DeliveryStatus::InFlight
+        );
+        if outcome.attempt.is_some() || finished || tokio::time::Instant::now() >= deadline {
+            return Ok(outcome);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The delivery `d` as it is now, with its first attempt if it has one.
+async fn outcome_of(conn: &impl ConnectionTrait, d: delivery::Model) -> DomainResult<TestOutcome> {
+    let attempt = delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.eq(d.id))
+        .order_by_asc(delivery_attempt::Column::Id)
+        .one(conn)
+        .await?;
+    let delivery = delivery::Entity::find_by_id(d.id).one(conn).await?.unwrap_or(d);
+    Ok(TestOutcome { delivery, attempt })
+}
+
+/// A test send of the webhook as it is now: what the page after **Send Test** shows (the
+/// POST redirects there with the delivery's id, so a reload shows the result again instead of
+/// sending again).
+///
+/// # Errors
+/// `NotFound` unless `delivery_id` is a test delivery of this webhook of the account.
+pub async fn test_outcome(
+    conn: &impl ConnectionTrait,
+    account_id: i64,
+    webhook_public_id: &str,
+    delivery_id: i64,
+) -> DomainResult<TestOutcome> {
+    let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
+    let d = delivery::Entity::find_by_id(delivery_id)
+        .filter(delivery::Column::AccountId.eq(account_id))
+        .filter(delivery::Column::WebhookId.eq(hook.model.id))
+        .filter(delivery::Column::Trigger.eq("test"))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    outcome_of(conn, d).await
 }
 
 #[cfg(test)]

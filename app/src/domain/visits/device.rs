@@ -87,6 +87,42 @@ pub fn parse(user_agent: Option<&str>) -> (Device, Browser) {
     (device, browser)
 }
 
+/// A user agent in a few words for people reading a log: browser and major version on an
+/// operating system (`Chrome 131 on Linux`, `Safari 17 on iOS`), or a tool's name and version
+/// (`curl 8.5`, `python-requests 2.31`) for anything that is not a browser; an unrecognised
+/// string is cut to its first 40 characters.
+#[must_use]
+pub fn summary(user_agent: &str) -> String {
+    let ua = user_agent.trim();
+    let parsed = woothee::parser::Parser::new().parse(ua);
+    if let Some(r) = parsed.filter(|r| matches!(r.category, "pc" | "smartphone" | "mobilephone"))
+        && let Some(name) = known(r.name)
+    {
+        let browser = match known(r.version).as_deref().and_then(|v| v.split('.').next()) {
+            Some(major) => format!("{name} {major}"),
+            None => name,
+        };
+        let os = match r.os {
+            "Mac OSX" => Some("macOS".to_owned()),
+            "iPhone" | "iPod" => Some("iOS".to_owned()),
+            "iPad" => Some("iPadOS".to_owned()),
+            os => known(os),
+        };
+        return match os {
+            Some(os) => format!("{browser} on {os}"),
+            None => browser,
+        };
+    }
+    let first = ua.split_whitespace().next().unwrap_or_default();
+    match first.split_once('/') {
+        Some((tool, version)) if !tool.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()) => {
+            let short: Vec<&str> = version.split('.').take(2).collect();
+            format!("{tool} {}", short.join("."))
+        }
+        _ => ua.chars().take(40).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +177,25 @@ mod tests {
             (d.model.as_deref(), d.os.as_deref()),
             (Some("Mac"), Some("macOS 10.15.7"))
         );
+    }
+
+    #[test]
+    fn summaries_name_the_browser_and_os_or_the_tool() {
+        assert_eq!(
+            summary(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 \
+                 Safari/537.36"
+            ),
+            "Chrome 131 on Linux"
+        );
+        assert_eq!(
+            summary("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:133.0) Gecko/20100101 Firefox/133.0"),
+            "Firefox 133 on macOS"
+        );
+        assert_eq!(summary(IPHONE), "Safari 17 on iOS");
+        assert_eq!(summary("curl/8.5.0"), "curl 8.5");
+        assert_eq!(summary("python-requests/2.31.0"), "python-requests 2.31");
+        assert_eq!(summary(&"x".repeat(100)), "x".repeat(40));
     }
 
     #[test]

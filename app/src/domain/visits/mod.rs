@@ -25,6 +25,9 @@ mod payload;
 mod store;
 mod traffic;
 
+/// The user-agent parsing of visits, also used to summarise the audit log's user agents.
+pub use device::summary as user_agent_summary;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 

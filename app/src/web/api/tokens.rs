@@ -62,8 +62,12 @@ pub struct CreatedTokenOut {
 pub struct TokenIn {
     name: String,
     scopes: Vec<String>,
+    /// The app the token is tied to. Required for a token with the `ingest` scope when the
+    /// account has several apps (a 400 on `app_id` otherwise); when the account has one app, an
+    /// ingest token without it is tied to that app. Tokens without `ingest` may leave it out.
     #[serde(default)]
     app_id: Option<i64>,
+    /// Days until the token expires, 1–3650; none for a token that never expires.
     #[serde(default)]
     expires_in_days: Option<i64>,
 }
@@ -98,7 +102,8 @@ pub async fn get(
 }
 
 /// Create a token. The answer holds the secret, the only time it is shown. A token can't create
-/// a token with scopes it lacks.
+/// a token with scopes it lacks. An `ingest` token is always tied to one app: `app_id`, or the
+/// account's only app; every invalid field is reported in one 400.
 #[utoipa::path(tag = "tokens", request_body = TokenIn, responses(
     (status = 201, body = CreatedTokenOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/tokens")]
@@ -114,11 +119,12 @@ pub async fn create(
         app_id,
         expires_in_days,
     } = body.0;
+    let text = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
     let input = NewToken {
         name,
         scopes,
-        app_id,
-        expires_in_days,
+        app_id: text(app_id),
+        expires_in_days: text(expires_in_days),
     };
     let created = tokens::create(&state.db, &caller.actor, &input, Some(caller.scopes)).await?;
     Ok(HttpResponse::Created().json(CreatedTokenOut {

@@ -5,11 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use entity::audit_log;
 
 use super::{Chrome, render};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::visits::user_agent_summary;
 use crate::web::AppState;
 use crate::web::error::PageError;
 use crate::web::format::short;
@@ -24,30 +27,68 @@ pub struct AuditRow {
     pub target: String,
     pub target_type: String,
     pub target_id: String,
-    pub changes: Vec<(String, String, String)>,
+    pub changes: Vec<Change>,
     pub ip: String,
+    /// A few words: browser and OS, or tool and version (the full string is [`Self::user_agent`]).
+    pub user_agent_summary: String,
     pub user_agent: String,
 }
 
-fn show(v: Option<&serde_json::Value>) -> String {
+/// One changed field of an audit row: the items added to and removed from a list, or the whole
+/// value before and after for anything else (and for a list that was only reordered).
+pub struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Change {
+    /// Whether the change is shown item by item.
+    #[must_use]
+    pub fn by_item(&self) -> bool {
+        !self.added.is_empty() || !self.removed.is_empty()
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
     match v {
-        None | Some(serde_json::Value::Null) => "—".to_owned(),
-        Some(serde_json::Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => "—".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", show(Some(v))))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     }
 }
 
+fn items(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|list| list.iter().map(|i| show(Some(i))).collect())
+        .unwrap_or_default()
+}
+
 impl From<audit_log::Model> for AuditRow {
     fn from(r: audit_log::Model) -> Self {
-        let diff: serde_json::Value = serde_json::from_str(&r.diff).unwrap_or_default();
+        let diff: Value = serde_json::from_str(&r.diff).unwrap_or_default();
         let changes = diff
             .as_object()
             .map(|o| {
                 o.iter()
-                    .map(|(k, v)| (k.clone(), show(v.get("before")), show(v.get("after"))))
+                    .map(|(k, v)| Change {
+                        field: k.clone(),
+                        before: show(v.get("before")),
+                        after: show(v.get("after")),
+                        added: items(v.get("added")),
+                        removed: items(v.get("removed")),
+                    })
                     .collect()
             })
             .unwrap_or_default();
+        let user_agent = r.user_agent.unwrap_or_default();
         Self {
             id: r.id,
             when: short(r.created_at),
@@ -58,7 +99,8 @@ impl From<audit_log::Model> for AuditRow {
             target_id: r.target_id.unwrap_or_default(),
             changes,
             ip: r.ip.unwrap_or_default(),
-            user_agent: r.user_agent.unwrap_or_default(),
+            user_agent_summary: user_agent_summary(&user_agent),
+            user_agent,
         }
     }
 }

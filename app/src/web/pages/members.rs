@@ -12,6 +12,7 @@ use crate::domain::{DomainError, members};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
+use crate::web::flash::{self, Flash};
 use crate::web::format::short;
 use crate::web::session::CurrentUser;
 
@@ -82,7 +83,13 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
 }
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, PageError> {
-    render(StatusCode::OK, &view(&req, &state, &user).await?)
+    let mut page = view(&req, &state, &user).await?;
+    let Some(Flash::InviteCreated { link, email }) = flash::read(&req, &state, &user) else {
+        return render(StatusCode::OK, &page);
+    };
+    page.invite_link = Some(link);
+    page.invite_email = email;
+    Ok(flash::shown(render(StatusCode::OK, &page)?, &state))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +100,8 @@ pub struct InviteForm {
     role: String,
 }
 
+/// Creates an invitation and redirects to the members page, which shows its link once (a
+/// one-time flash: the link is a credential); a refused form is shown again with its errors.
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -101,10 +110,10 @@ pub async fn invite(
 ) -> Result<HttpResponse, PageError> {
     match members::invite(&state.db, &user.actor(), user.role, &form.email, &form.role).await {
         Ok(created) => {
-            let mut page = view(&req, &state, &user).await?;
-            page.invite_link = Some(format!("{}/invite/{}", state.base_url, created.secret));
-            page.invite_email = created.invitation.email;
-            render(StatusCode::CREATED, &page)
+            let link = format!("{}/invite/{}", state.base_url, created.secret);
+            let email = created.invitation.email;
+            let flash = Flash::InviteCreated { link, email };
+            Ok(flash::redirect(&state, &user, "/settings/members", &flash))
         }
         Err(e @ (DomainError::Invalid(_) | DomainError::Conflict(_))) => {
             let mut page = view(&req, &state, &user).await?;

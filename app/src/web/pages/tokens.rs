@@ -8,13 +8,14 @@ use serde::Deserialize;
 use entity::api_token;
 
 use super::{Chrome, FormErrors, form_status, is_form_error, render, see_other};
+use crate::domain::apps;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::roles::Scopes;
 use crate::domain::tokens::{self, NewToken};
-use crate::domain::{DomainError, apps};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
+use crate::web::flash::{self, Flash};
 use crate::web::format::short;
 use crate::web::session::CurrentUser;
 
@@ -112,19 +113,16 @@ pub async fn page(
     user: CurrentUser,
     q: web::Query<CursorQuery>,
 ) -> Result<HttpResponse, PageError> {
-    render(StatusCode::OK, &view(&req, &state, &user, q.cursor.as_deref()).await?)
+    let mut page = view(&req, &state, &user, q.cursor.as_deref()).await?;
+    let Some(Flash::TokenCreated { secret }) = flash::read(&req, &state, &user) else {
+        return render(StatusCode::OK, &page);
+    };
+    page.created_secret = Some(secret);
+    Ok(flash::shown(render(StatusCode::OK, &page)?, &state))
 }
 
-fn parse_optional_int(field: &str, value: &str) -> Result<Option<i64>, DomainError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.parse::<i64>()
-        .map(Some)
-        .map_err(|_| DomainError::invalid(field, "Enter a whole number, or leave it empty."))
-}
-
+/// Creates a token and redirects to the list, where its secret is shown once (carried by a
+/// one-time flash, never in the URL); a refused form is shown again with every field error.
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -132,26 +130,19 @@ pub async fn create(
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
-    let parsed = parse_optional_int("app_id", &form.app_id)
-        .and_then(|app_id| Ok((app_id, parse_optional_int("expires_in_days", &form.expires_in_days)?)));
-    let result = match parsed {
-        Ok((app_id, expires_in_days)) => {
-            let input = NewToken {
-                name: form.name.clone(),
-                scopes: form.scopes.clone(),
-                app_id,
-                expires_in_days,
-            };
-            tokens::create(&state.db, &user.actor(), &input, None).await
-        }
-        Err(e) => Err(e),
+    let input = NewToken {
+        name: form.name.clone(),
+        scopes: form.scopes.clone(),
+        app_id: form.app_id.clone(),
+        expires_in_days: form.expires_in_days.clone(),
     };
-    match result {
-        Ok(created) => {
-            let mut page = view(&req, &state, &user, None).await?;
-            page.created_secret = Some(created.secret);
-            render(StatusCode::CREATED, &page)
-        }
+    match tokens::create(&state.db, &user.actor(), &input, None).await {
+        Ok(created) => Ok(flash::redirect(
+            &state,
+            &user,
+            "/settings/tokens",
+            &Flash::TokenCreated { secret: created.secret },
+        )),
         Err(e) if is_form_error(&e) => {
             let mut page = view(&req, &state, &user, None).await?;
             page.errors = e.field_errors().into();

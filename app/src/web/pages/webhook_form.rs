@@ -5,7 +5,8 @@ use serde::Deserialize;
 use crate::domain::webhooks::{FilterRows, WebhookInput};
 
 /// The posted form. Repeated inputs (`header_name`, `pattern`, `filter_path`, …) arrive as lists
-/// in row order; empty rows are skipped by the parsers.
+/// in row order; rows left blank are dropped here, so row errors and a re-rendered form count
+/// only the rows the user filled in.
 #[derive(Debug, Default, Deserialize)]
 pub struct WebhookFormData {
     #[serde(default)]
@@ -58,17 +59,23 @@ fn at(list: &[String], i: usize) -> String {
     list.get(i).cloned().unwrap_or_default()
 }
 
+fn blank(texts: &[&str]) -> bool {
+    texts.iter().all(|t| t.trim().is_empty())
+}
+
 impl WebhookFormData {
     /// The domain input: the same type the API builds.
     #[must_use]
     pub fn into_input(self) -> WebhookInput {
         let headers = (0..self.header_name.len().max(self.header_value.len()))
             .map(|i| (at(&self.header_name, i), at(&self.header_value, i)))
+            .filter(|(name, value)| !blank(&[name, value]))
             .collect();
         let patterns = self
             .pattern
             .iter()
             .enumerate()
+            .filter(|(_, p)| !blank(&[p]))
             .map(|(i, p)| (p.clone(), self.pattern_live.get(i).is_none_or(|l| l != "off")))
             .collect();
         let filter = (0..self.filter_path.len())
@@ -79,6 +86,7 @@ impl WebhookFormData {
                     at(&self.filter_value, i),
                 )
             })
+            .filter(|(path, _, value)| !blank(&[path, value]))
             .collect();
         WebhookInput {
             name: self.name,
@@ -110,7 +118,9 @@ impl WebhookFormData {
 }
 
 /// The form's values for rendering: from a posted form (kept as typed), a stored webhook, or the
-/// defaults of a new one. Spare empty rows are added for typing without JavaScript.
+/// defaults of a new one. Each list gets exactly one spare empty row after the filled ones (for
+/// typing without JavaScript, and for "Add" to clone), so re-rendering a refused form never
+/// grows it.
 pub struct FormView {
     pub action: String,
     pub is_new: bool,
@@ -151,9 +161,9 @@ impl FormView {
     #[must_use]
     pub fn from_input(input: &WebhookInput, action: String, is_new: bool) -> Self {
         let mut headers = input.headers.clone();
-        headers.extend([(String::new(), String::new()), (String::new(), String::new())]);
+        headers.push((String::new(), String::new()));
         let mut patterns = input.patterns.clone();
-        patterns.extend([(String::new(), true), (String::new(), true)]);
+        patterns.push((String::new(), true));
         let mut filters: Vec<(String, String, String)> = match &input.filter {
             FilterRows::Form(rows) => rows.clone(),
             FilterRows::Json(rows) => rows

@@ -19,10 +19,11 @@ use crate::domain::audit::{self, Filter};
 use crate::domain::deliveries::Range;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::{self, Secrets, Webhook};
-use crate::domain::{DomainError, apps, event_types};
+use crate::domain::{DomainError, apps, deliveries, event_types};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
+use crate::web::flash::{self, Flash};
 use crate::web::format::short;
 use crate::web::session::CurrentUser;
 
@@ -187,7 +188,7 @@ struct DetailPage {
     enabled: bool,
     disabled_reason: Option<String>,
     has_secret: bool,
-    /// Shown only right after "Reveal" (a POST, so secrets never sit in URLs or history).
+    /// Shown once, on the page "Reveal" redirects to (see [`reveal`]).
     revealed: Option<Secrets>,
     previous_until: Option<String>,
     notice: Option<&'static str>,
@@ -198,7 +199,7 @@ struct DetailPage {
     known_events: Vec<String>,
     history: Page<AuditRow>,
     deliveries: DeliveriesTab,
-    /// The result of a Send Test just made from the list or this page.
+    /// The result of the Send Test named by `?test=`.
     test_result: Option<TestResultView>,
     /// Why a Send Test could not be made.
     test_error: Option<String>,
@@ -215,6 +216,8 @@ pub struct DetailQuery {
     saved: Option<String>,
     replayed: Option<String>,
     range: Option<String>,
+    /// The id of a test delivery to show the result of (where Send Test redirects).
+    test: Option<String>,
     #[serde(flatten)]
     filter: FilterForm,
 }
@@ -309,7 +312,20 @@ pub async fn detail(
     } else {
         None
     };
-    render(StatusCode::OK, &page)
+    if let Some(test) = q.test {
+        let delivery_id = test.parse().map_err(|_| DomainError::NotFound)?;
+        let outcome = deliveries::test_outcome(&state.db, user.account.id, &id, delivery_id).await?;
+        page.test_result = Some(TestResultView::from(outcome));
+    }
+    if flash::read(&req, &state, &user)
+        != Some(Flash::SecretRevealed {
+            webhook: id.to_string(),
+        })
+    {
+        return render(StatusCode::OK, &page);
+    }
+    page.revealed = Some(webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?);
+    Ok(flash::shown(render(StatusCode::OK, &page)?, &state))
 }
 
 pub async fn update(
@@ -425,19 +441,26 @@ pub async fn delete(
     Ok(see_other("/settings/webhooks"))
 }
 
+/// Checks the secret can be opened, then redirects to the webhook's page, which shows it once
+/// (a one-time flash names the webhook; the secret is read again there and never travels in a
+/// URL or cookie).
 pub async fn reveal(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<String>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
-    let secrets = webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?;
-    let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, "settings", TabQuery::default()).await?;
-    page.revealed = Some(secrets);
-    render(StatusCode::OK, &page)
+    webhooks::reveal_secret(&state.db, &state.secrets, user.account.id, &id).await?;
+    let flash = Flash::SecretRevealed {
+        webhook: id.to_string(),
+    };
+    Ok(flash::redirect(
+        &state,
+        &user,
+        &format!("/settings/webhooks/{id}?tab=settings"),
+        &flash,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,8 +487,10 @@ pub async fn rotate(
     }
 }
 
-/// `POST /settings/webhooks/{id}/test` (from the list or the page): sends a sample event and
-/// shows the webhook's page with the result of its first attempt.
+/// `POST /settings/webhooks/{id}/test` (from the list or the page): sends a sample event, waits
+/// briefly for its first attempt, and redirects to the webhook's page with `?test=<delivery id>`,
+/// which shows the result; reloading that page shows it again without sending again. A test
+/// that can't be sent (a disabled webhook) is shown on the page with 422.
 pub async fn send_test(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -474,7 +499,7 @@ pub async fn send_test(
     CsrfForm(form): CsrfForm<TestForm>,
 ) -> Result<HttpResponse, PageError> {
     user.role.require_write()?;
-    let result = crate::domain::deliveries::send_test(
+    let sent = deliveries::send_test(
         &state.db,
         &state.queue,
         user.account.id,
@@ -482,14 +507,17 @@ pub async fn send_test(
         Some(form.event_name.as_str()),
     )
     .await;
-    let (result, error) = match result {
-        Ok(outcome) => (Some(TestResultView::from(outcome)), None),
-        Err(e @ DomainError::Invalid(_)) => (None, Some(e.to_string())),
-        Err(e) => return Err(e.into()),
-    };
-    let w = webhooks::get(&state.db, user.account.id, &id).await?;
-    let mut page = detail_view(&req, &state, &user, w, "deliveries", TabQuery::default()).await?;
-    page.test_result = result;
-    page.test_error = error;
-    render(StatusCode::OK, &page)
+    match sent {
+        Ok(outcome) => Ok(see_other(&format!(
+            "/settings/webhooks/{id}?test={}",
+            outcome.delivery.id
+        ))),
+        Err(e @ DomainError::Invalid(_)) => {
+            let w = webhooks::get(&state.db, user.account.id, &id).await?;
+            let mut page = detail_view(&req, &state, &user, w, "deliveries", TabQuery::default()).await?;
+            page.test_error = Some(e.to_string());
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
