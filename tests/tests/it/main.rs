@@ -6,6 +6,7 @@ mod browser;
 mod crash;
 mod credentials;
 mod delivery;
+mod error_pages;
 mod event_types;
 mod history;
 mod isolation;
