@@ -138,6 +138,9 @@ impl ResponseError for PageError {
         }
         let status = self.status_code();
         let message = match self {
+            PageError::Domain(DomainError::NotFound) => {
+                "There is nothing at this address: it may have been deleted, or the link is mistyped.".to_owned()
+            }
             PageError::Domain(e) => public_message(e),
             other => other.to_string(),
         };
