@@ -15,12 +15,16 @@
 (() => {
   document.documentElement.classList.add("js");
 
-  // The Clipboard API needs a secure context; plain http (a private network) uses the older
-  // selection command instead.
+  // The Clipboard API needs a secure context (and may be refused); plain http on a private
+  // network, or a refusal, falls back to the older selection command.
   async function copy(text) {
     if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return;
+      try {
+        await navigator.clipboard.writeText(text);
+        return;
+      } catch {
+        // Refused (no permission or no focus): try the selection command below.
+      }
     }
     const area = document.createElement("textarea");
     area.value = text;

@@ -233,6 +233,23 @@ impl Browser {
         self.client.accept_alert().await.expect("a confirmation dialog");
     }
 
+    /// Waits (up to 10 s) until the element matching `css` reads `expected`, as after a script
+    /// changed it.
+    ///
+    /// # Panics
+    /// When it does not in time.
+    pub async fn wait_for_text_to_be(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.text(css).await;
+            if now.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} reads {now:?}, not {expected:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a PNG screenshot under `<workspace>/target/screenshots/<name>.png` for people to
     /// look at (kept out of the source tree, beside the build output).
     ///

@@ -26,8 +26,8 @@ const PAGES: &[(&str, &str)] = &[
     ("signup", "/signup"),
 ];
 
-/// A laptop and a phone: (viewport width, viewport height).
-const WIDTHS: [(u32, u32); 2] = [(1400, 1000), (420, 1400)];
+/// A laptop, a phone and a small phone: (viewport width, viewport height).
+const WIDTHS: [(u32, u32); 3] = [(1400, 1000), (420, 1400), (360, 1400)];
 
 /// The document's scroll and client widths, and the innermost elements reaching past its right
 /// edge (to name the culprit when the page scrolls sideways).
@@ -90,6 +90,9 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     b.click("input[name=scopes][value=read]").await;
     b.click("form[action='/settings/tokens'] button[type=submit]").await;
     b.wait_for_text("#new-token").await;
+    b.click("button.copy[data-copy-target='#new-token']").await;
+    b.wait_for_text_to_be("button.copy[data-copy-target='#new-token']", "Copied")
+        .await;
     look(&b, "token-created", phone).await;
 
     b.goto(&format!("{base}/settings/event-types")).await;
