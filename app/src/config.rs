@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::crypto::SecretKey;
+use crate::web::client_limits::ClientTimeouts;
 
 /// Every setting Herald reads. Build it with [`Config::from_env`]; tests build it directly.
 #[derive(Clone)]
@@ -51,6 +52,8 @@ pub struct Config {
     /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
     /// answers on its web port and ignores it.
     pub metrics_bind: Option<String>,
+    /// How slowly a client may send a request (see [`ClientTimeouts`] for the variables).
+    pub client_timeouts: ClientTimeouts,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("maintenance_every", &self.maintenance_every)
             .field("metrics", &self.metrics)
             .field("metrics_bind", &self.metrics_bind)
+            .field("client_timeouts", &self.client_timeouts)
             .finish()
     }
 }
@@ -98,7 +102,10 @@ impl Config {
     /// A malformed value, naming the variable, or an unreadable/unwritable key file.
     pub fn from_env() -> anyhow::Result<Self> {
         for (name, _) in std::env::vars() {
-            if name.starts_with("HERALD_") && !KNOWN.contains(&name.as_str()) {
+            if name.starts_with("HERALD_")
+                && !KNOWN.contains(&name.as_str())
+                && !ClientTimeouts::VARIABLES.contains(&name.as_str())
+            {
                 tracing::warn!(variable = %name, "unknown HERALD_ variable ignored");
             }
         }
@@ -180,6 +187,7 @@ impl Config {
             maintenance_every,
             metrics: flag("HERALD_METRICS")?,
             metrics_bind: var("HERALD_METRICS_BIND"),
+            client_timeouts: ClientTimeouts::from_env()?,
         })
     }
 }

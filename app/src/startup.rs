@@ -21,7 +21,7 @@ use crate::domain::credential_cache::CredentialCache;
 use crate::domain::ingest::IngestWork;
 use crate::domain::token_usage::TokenUsage;
 use crate::metrics::Exporter;
-use crate::web::{AppState, routes};
+use crate::web::{AppState, client_limits, routes};
 use crate::worker::{self, WebhookCache, WorkerState};
 
 /// A built, bound, not yet running Herald.
@@ -144,15 +144,22 @@ impl Application {
             metrics,
         };
         let data = web::Data::new(state);
+        let timeouts = config.client_timeouts;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(middleware::from_fn(move |req, next| {
+                    client_limits::body_deadline(timeouts.body, req, next)
+                }))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .into_utoipa_app()
                 .service(utoipa_actix_web::scope("/api/v1").configure(crate::web::api::routes))
                 .into_app()
                 .configure(routes)
         })
+        .client_request_timeout(timeouts.head)
+        .keep_alive(timeouts.keep_alive)
+        .client_disconnect_timeout(client_limits::DISCONNECT_TIMEOUT)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(10)

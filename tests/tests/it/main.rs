@@ -19,6 +19,7 @@ mod metrics;
 mod openapi;
 mod prg;
 mod scale_out;
+mod slow_clients;
 mod tokens;
 mod validation;
 mod viewer;
