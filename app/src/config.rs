@@ -52,6 +52,11 @@ pub struct Config {
     /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
     /// answers on its web port and ignores it.
     pub metrics_bind: Option<String>,
+    /// `HERALD_SQLITE_MAX_PAGES`, unset by default: caps a SQLite database at this many pages
+    /// (4 KB each; `PRAGMA max_page_count` on every connection). At the cap writes fail as on a
+    /// full disk: ingest answers 503 with `Retry-After`, pages still read, and writes resume as
+    /// soon as retention or deletions free pages. Keeps Herald from filling a shared disk.
+    pub sqlite_max_pages: Option<u32>,
     /// How slowly a client may send a request (see [`ClientTimeouts`] for the variables).
     pub client_timeouts: ClientTimeouts,
 }
@@ -73,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("maintenance_every", &self.maintenance_every)
             .field("metrics", &self.metrics)
             .field("metrics_bind", &self.metrics_bind)
+            .field("sqlite_max_pages", &self.sqlite_max_pages)
             .field("client_timeouts", &self.client_timeouts)
             .finish()
     }
@@ -93,6 +99,7 @@ const KNOWN: &[&str] = &[
     "HERALD_MAINTENANCE_EVERY_SECS",
     "HERALD_METRICS",
     "HERALD_METRICS_BIND",
+    "HERALD_SQLITE_MAX_PAGES",
 ];
 
 impl Config {
@@ -187,6 +194,10 @@ impl Config {
             maintenance_every,
             metrics: flag("HERALD_METRICS")?,
             metrics_bind: var("HERALD_METRICS_BIND"),
+            sqlite_max_pages: var("HERALD_SQLITE_MAX_PAGES")
+                .map(|v| v.parse::<u32>().ok().filter(|p| *p >= 64))
+                .map(|p| p.context("HERALD_SQLITE_MAX_PAGES must be a number of pages, at least 64"))
+                .transpose()?,
             client_timeouts: ClientTimeouts::from_env()?,
         })
     }

@@ -45,10 +45,10 @@ pub struct Background {
 
 /// The shared pool (migrated) and the writer connection of the hot write paths.
 async fn open(config: &Config) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
-    let db = db::connect_and_migrate(&config.database_url)
+    let db = db::connect_and_migrate(&config.database_url, config.sqlite_max_pages)
         .await
         .context("opening the database")?;
-    let writer = db::connect_writer(&db, &config.database_url)
+    let writer = db::connect_writer(&db, &config.database_url, config.sqlite_max_pages)
         .await
         .context("opening the database's writer connection")?;
     Ok((db, writer))
