@@ -14,6 +14,7 @@ mod error_pages;
 mod event_types;
 mod health;
 mod history;
+mod hostile_ingest;
 mod isolation;
 mod members;
 mod metrics;
