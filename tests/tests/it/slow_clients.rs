@@ -48,7 +48,7 @@ async fn trickle(addr: String, first: Vec<u8>, drip: u8) -> (Duration, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trickling_heads_and_bodies_are_cut_off_and_others_are_served_meanwhile() {
     let limits = ClientTimeouts {
-        head: Duration::from_secs(2),
+        head: Duration::from_secs(4),
         body: Duration::from_secs(3),
         keep_alive: Duration::from_secs(2),
     };
@@ -68,15 +68,17 @@ async fn trickling_heads_and_bodies_are_cut_off_and_others_are_served_meanwhile(
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let client = reqwest::Client::new();
-    for _ in 0..10 {
+    for _ in 0..5 {
         let asked = Instant::now();
         let res = client
-            .get(format!("{}/readyz", app.base))
+            .get(format!("{}/healthz", app.base))
             .send()
             .await
             .expect("a normal request is answered while the slow ones hang on");
         assert!(res.status().is_success());
-        assert!(asked.elapsed() < Duration::from_secs(1), "{:?}", asked.elapsed());
+        // Well under the head timeout: answered while the slow clients still hold their
+        // connections, not once they are cut (the bound leaves room for a loaded machine).
+        assert!(asked.elapsed() < limits.head / 2, "{:?}", asked.elapsed());
     }
 
     for (i, handle) in slow.into_iter().enumerate() {
