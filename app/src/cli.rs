@@ -42,7 +42,7 @@ impl Cli {
             }
             Command::Worker => crate::startup::run_workers(config).await,
             Command::Migrate => {
-                crate::db::connect_and_migrate(&config.database_url).await?;
+                crate::db::connect_and_migrate(&config.database_url, config.sqlite_max_pages).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::crypto::SecretKey;
+use crate::web::client_limits::ClientTimeouts;
 
 /// Every setting Herald reads. Build it with [`Config::from_env`]; tests build it directly.
 #[derive(Clone)]
@@ -51,6 +52,13 @@ pub struct Config {
     /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
     /// answers on its web port and ignores it.
     pub metrics_bind: Option<String>,
+    /// `HERALD_SQLITE_MAX_PAGES`, unset by default: caps a SQLite database at this many pages
+    /// (4 KB each; `PRAGMA max_page_count` on every connection). At the cap writes fail as on a
+    /// full disk: ingest answers 503 with `Retry-After`, pages still read, and writes resume as
+    /// soon as retention or deletions free pages. Keeps Herald from filling a shared disk.
+    pub sqlite_max_pages: Option<u32>,
+    /// How slowly a client may send a request (see [`ClientTimeouts`] for the variables).
+    pub client_timeouts: ClientTimeouts,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +78,8 @@ impl std::fmt::Debug for Config {
             .field("maintenance_every", &self.maintenance_every)
             .field("metrics", &self.metrics)
             .field("metrics_bind", &self.metrics_bind)
+            .field("sqlite_max_pages", &self.sqlite_max_pages)
+            .field("client_timeouts", &self.client_timeouts)
             .finish()
     }
 }
@@ -89,6 +99,7 @@ const KNOWN: &[&str] = &[
     "HERALD_MAINTENANCE_EVERY_SECS",
     "HERALD_METRICS",
     "HERALD_METRICS_BIND",
+    "HERALD_SQLITE_MAX_PAGES",
 ];
 
 impl Config {
@@ -98,7 +109,10 @@ impl Config {
     /// A malformed value, naming the variable, or an unreadable/unwritable key file.
     pub fn from_env() -> anyhow::Result<Self> {
         for (name, _) in std::env::vars() {
-            if name.starts_with("HERALD_") && !KNOWN.contains(&name.as_str()) {
+            if name.starts_with("HERALD_")
+                && !KNOWN.contains(&name.as_str())
+                && !ClientTimeouts::VARIABLES.contains(&name.as_str())
+            {
                 tracing::warn!(variable = %name, "unknown HERALD_ variable ignored");
             }
         }
@@ -180,6 +194,11 @@ impl Config {
             maintenance_every,
             metrics: flag("HERALD_METRICS")?,
             metrics_bind: var("HERALD_METRICS_BIND"),
+            sqlite_max_pages: var("HERALD_SQLITE_MAX_PAGES")
+                .map(|v| v.parse::<u32>().ok().filter(|p| *p >= 64))
+                .map(|p| p.context("HERALD_SQLITE_MAX_PAGES must be a number of pages, at least 64"))
+                .transpose()?,
+            client_timeouts: ClientTimeouts::from_env()?,
         })
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::credential_cache::CredentialCache;
 use crate::domain::ingest::IngestWork;
 use crate::domain::token_usage::TokenUsage;
 use crate::metrics::Exporter;
-use crate::web::{AppState, routes};
+use crate::web::{AppState, client_limits, routes};
 use crate::worker::{self, WebhookCache, WorkerState};
 
 /// A built, bound, not yet running Herald.
@@ -45,10 +45,10 @@ pub struct Background {
 
 /// The shared pool (migrated) and the writer connection of the hot write paths.
 async fn open(config: &Config) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
-    let db = db::connect_and_migrate(&config.database_url)
+    let db = db::connect_and_migrate(&config.database_url, config.sqlite_max_pages)
         .await
         .context("opening the database")?;
-    let writer = db::connect_writer(&db, &config.database_url)
+    let writer = db::connect_writer(&db, &config.database_url, config.sqlite_max_pages)
         .await
         .context("opening the database's writer connection")?;
     Ok((db, writer))
@@ -144,15 +144,22 @@ impl Application {
             metrics,
         };
         let data = web::Data::new(state);
+        let timeouts = config.client_timeouts;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(middleware::from_fn(move |req, next| {
+                    client_limits::body_deadline(timeouts.body, req, next)
+                }))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .into_utoipa_app()
                 .service(utoipa_actix_web::scope("/api/v1").configure(crate::web::api::routes))
                 .into_app()
                 .configure(routes)
         })
+        .client_request_timeout(timeouts.head)
+        .keep_alive(timeouts.keep_alive)
+        .client_disconnect_timeout(client_limits::DISCONNECT_TIMEOUT)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(10)

@@ -70,6 +70,8 @@ impl TestApp {
             maintenance_every: Duration::from_secs(60),
             metrics: false,
             metrics_bind: None,
+            sqlite_max_pages: None,
+            client_timeouts: herald::web::client_limits::ClientTimeouts::default(),
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");

@@ -1,5 +1,6 @@
 //! Database connection (SQLite or PostgreSQL, chosen by URL), migrations and write transactions.
 
+pub mod fault;
 pub mod group_commit;
 
 use std::time::Duration;
@@ -13,18 +14,19 @@ use sea_orm::{
 
 /// Opens a pool for `url`. SQLite gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys,
 /// set on every pooled connection, and no ping before each checkout (a local file cannot have
-/// gone away, and the ping is a round trip to the connection's thread on every statement).
+/// gone away, and the ping is a round trip to the connection's thread on every statement);
+/// `max_pages` caps its size (`PRAGMA max_page_count`, see `HERALD_SQLITE_MAX_PAGES`).
 ///
 /// # Errors
 /// The database cannot be reached or opened.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_pages: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let mut opt = ConnectOptions::new(url.to_owned());
     opt.acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
     if url.starts_with("sqlite:") {
         opt.max_connections(8)
             .min_connections(1)
             .test_before_acquire(false)
-            .map_sqlx_sqlite_opts(sqlite_options);
+            .map_sqlx_sqlite_opts(move |o| sqlite_options(o, max_pages));
     } else {
         opt.max_connections(20).min_connections(1);
     }
@@ -42,7 +44,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 ///
 /// # Errors
 /// The database cannot be opened.
-pub async fn connect_writer(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_writer(
+    db: &DatabaseConnection,
+    url: &str,
+    max_pages: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return Ok(db.clone());
     }
@@ -52,7 +58,7 @@ pub async fn connect_writer(db: &DatabaseConnection, url: &str) -> Result<Databa
         .max_connections(1)
         .min_connections(1)
         .test_before_acquire(false)
-        .map_sqlx_sqlite_opts(|o| sqlite_options(o).pragma("wal_autocheckpoint", "0"));
+        .map_sqlx_sqlite_opts(move |o| sqlite_options(o, max_pages).pragma("wal_autocheckpoint", "0"));
     let writer = Database::connect(opt).await?;
     tokio::spawn(checkpoint(db.clone()));
     Ok(writer)
@@ -72,7 +78,11 @@ async fn checkpoint(db: DatabaseConnection) {
     }
 }
 
-fn sqlite_options(o: SqliteConnectOptions) -> SqliteConnectOptions {
+fn sqlite_options(o: SqliteConnectOptions, max_pages: Option<u32>) -> SqliteConnectOptions {
+    let o = match max_pages {
+        Some(pages) => o.pragma("max_page_count", pages.to_string()),
+        None => o,
+    };
     o.journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
@@ -87,8 +97,8 @@ fn sqlite_options(o: SqliteConnectOptions) -> SqliteConnectOptions {
 ///
 /// # Errors
 /// Connection or migration failure.
-pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url).await?;
+pub async fn connect_and_migrate(url: &str, max_pages: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url, max_pages).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }

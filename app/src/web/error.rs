@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::error_pages::{self, Shown};
+use crate::db::fault::{self, unavailable};
 use crate::domain::DomainError;
 
 /// The status for each kind of domain error.
@@ -19,7 +20,15 @@ fn status_of(e: &DomainError) -> StatusCode {
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Db(e) if unavailable(e).is_some() => StatusCode::SERVICE_UNAVAILABLE,
         DomainError::Db(_) | DomainError::Hashing => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `Retry-After` on a 503 (the database is unavailable; see [`fault`]).
+fn retry_after(res: &mut actix_web::HttpResponseBuilder, status: StatusCode) {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((header::RETRY_AFTER, fault::RETRY_AFTER_SECS.to_string()));
     }
 }
 
@@ -27,10 +36,16 @@ fn status_of(e: &DomainError) -> StatusCode {
 /// (which are logged here, once, with their cause).
 fn public_message(e: &DomainError) -> String {
     match e {
-        DomainError::Db(cause) => {
-            tracing::error!(error = %cause, "database error");
-            "Something went wrong on our side; please try again.".to_owned()
-        }
+        DomainError::Db(cause) => match unavailable(cause) {
+            Some(why) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                why.message().to_owned()
+            }
+            None => {
+                tracing::error!(error = %cause, "database error");
+                "Something went wrong on our side; please try again.".to_owned()
+            }
+        },
         DomainError::Hashing => {
             tracing::error!("password hashing failed");
             "Something went wrong on our side; please try again.".to_owned()
@@ -55,6 +70,9 @@ pub enum ApiError {
     /// The body exceeds the route's size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The body arrived too slowly (`web::client_limits`).
+    #[error("{0}")]
+    TooSlow(String),
 }
 
 impl ResponseError for ApiError {
@@ -63,6 +81,7 @@ impl ResponseError for ApiError {
             ApiError::Domain(e) => status_of(e),
             ApiError::BadBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -76,6 +95,7 @@ impl ResponseError for ApiError {
                     DomainError::Forbidden(_) => "forbidden",
                     DomainError::Unauthorized(_) => "unauthorized",
                     DomainError::RateLimited(_) => "rate_limited",
+                    DomainError::Db(e) if unavailable(e).is_some() => "unavailable",
                     DomainError::Db(_) | DomainError::Hashing => "internal",
                 };
                 let errors = e.field_errors();
@@ -84,6 +104,7 @@ impl ResponseError for ApiError {
             }
             ApiError::BadBody { code, message, field } => (*code, message.clone(), field.clone(), None),
             ApiError::TooLarge(message) => ("payload_too_large", message.clone(), None, None),
+            ApiError::TooSlow(message) => ("request_timeout", message.clone(), None, None),
         };
         let mut error = json!({ "code": code, "message": message });
         if let Some(field) = field {
@@ -93,6 +114,7 @@ impl ResponseError for ApiError {
             error["details"] = json!(details);
         }
         let mut res = HttpResponse::build(self.status_code());
+        retry_after(&mut res, self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -148,7 +170,9 @@ impl ResponseError for PageError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message,
         };
-        let mut res = HttpResponse::build(status)
+        let mut res = HttpResponse::build(status);
+        retry_after(&mut res, status);
+        let mut res = res
             .content_type("text/html; charset=utf-8")
             .body(error_pages::anonymous(status, &shown));
         res.extensions_mut().insert(shown);

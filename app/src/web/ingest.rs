@@ -42,10 +42,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Reads a body extracted with the route's size limit, turning extractor failures into JSON.
 ///
 /// # Errors
-/// 413 over [`MAX_BODY`]; 400 for an undecodable (e.g. bad gzip) body.
+/// 413 over [`MAX_BODY`]; 408 for a body that came too slowly; 400 for an undecodable (e.g.
+/// bad gzip) body.
 pub fn body(result: Result<web::Bytes, actix_web::Error>) -> Result<web::Bytes, ApiError> {
     result.map_err(|e| {
-        if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        if super::client_limits::is_timeout(&e) {
+            ApiError::TooSlow(e.to_string())
+        } else if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(format!("The request body is larger than {} KB.", MAX_BODY / 1024))
         } else {
             ApiError::BadBody {

@@ -4,6 +4,7 @@
 pub mod api;
 mod assets;
 pub mod chart;
+pub mod client_limits;
 pub mod csrf;
 pub mod error;
 pub mod error_pages;

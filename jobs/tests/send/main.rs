@@ -1,6 +1,7 @@
 //! The sender against a real HTTP receiver on 127.0.0.1: what arrives on the wire, how each kind
 //! of answer (or silence) is judged, and the SSRF guard (in `ssrf.rs`). No external network.
 
+mod misbehaviour;
 mod receiver;
 mod ssrf;
 
@@ -12,7 +13,7 @@ use herald_jobs::spec::{CustomHeaders, Method, SignatureScheme};
 use receiver::{Receiver, Reply};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const BODY: &[u8] = br#"{"type":"track","event":"Signed Up","properties":{"plan":"Startup"}}"#;
+pub const BODY: &[u8] = br#"{"type":"track","event":"Signed Up","properties":{"plan":"Startup"}}"#;
 
 fn now() -> i64 {
     let secs = SystemTime::now()
@@ -22,7 +23,7 @@ fn now() -> i64 {
     i64::try_from(secs).expect("seconds fit i64")
 }
 
-fn local_sender() -> Sender {
+pub fn local_sender() -> Sender {
     Sender::new(SenderConfig {
         allow_private_targets: true,
         ..SenderConfig::default()

@@ -24,6 +24,14 @@ pub enum Reply {
     PartialBody { declared: usize, sent: usize },
     /// Without reading, write a plain-HTTP error and close (what a TLS client sees as garbage).
     NotTls,
+    /// 200 with a chunked body that never ends (64 KB chunks as fast as they are taken).
+    EndlessBody,
+    /// 200 with a body of this many bytes, declared and sent in full (64 KB writes).
+    HugeBody(usize),
+    /// A status line, then header lines forever, never the blank line that ends them.
+    HeadersForever,
+    /// Half of a declared 1000-byte body, then the connection is closed.
+    CloseMidResponse,
 }
 
 impl Reply {
@@ -147,6 +155,52 @@ async fn serve(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Rece
             let _ = stream.write_all(&vec![b'x'; sent]).await;
             let _ = stream.flush().await;
             tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Reply::EndlessBody => {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = [
+                format!("{:x}\r\n", 64 * 1024).into_bytes(),
+                vec![b'e'; 64 * 1024],
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            while stream.write_all(&chunk).await.is_ok() {}
+        }
+        Reply::HugeBody(len) => {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let block = vec![b'h'; 64 * 1024];
+            let mut sent = 0;
+            while sent < len {
+                let n = block.len().min(len - sent);
+                if stream.write_all(&block[..n]).await.is_err() {
+                    break;
+                }
+                sent += n;
+            }
+        }
+        Reply::HeadersForever => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n").await;
+            let mut i = 0u64;
+            while stream
+                .write_all(format!("X-More-{i}: yes\r\n").as_bytes())
+                .await
+                .is_ok()
+            {
+                i += 1;
+                if i.is_multiple_of(100) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+        Reply::CloseMidResponse => {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                .await;
+            let _ = stream.write_all(&[b'c'; 500]).await;
+            let _ = stream.shutdown().await;
         }
         Reply::NotTls => {}
     }

@@ -5,7 +5,7 @@
 use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 
-use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryOut, StatsOut};
+use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryFields, DeliveryOut, StatsOut};
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
 use crate::domain::deliveries::{self, Filter, RawFilter};
 use crate::domain::roles::Scope;
@@ -133,7 +133,7 @@ pub async fn get(
     let d = deliveries::get(&state.db, caller.account_id(), *id).await?;
     let body = d.delivery.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
     Ok(web::Json(DeliveryDetailOut {
-        delivery: DeliveryOut::new(d.delivery, d.webhook.model.public_id),
+        delivery: DeliveryFields::new(d.delivery, d.webhook.model.public_id),
         body,
         attempts: d.attempts.into_iter().map(AttemptOut::from).collect(),
     }))

@@ -12,6 +12,19 @@ use crate::web::format::rfc3339;
 /// A delivery: one request (one event or a batch) to one webhook, with its latest outcome.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryOut {
+    #[serde(flatten)]
+    fields: DeliveryFields,
+    /// Attempts made so far.
+    attempts: i32,
+    /// How long the latest attempt took (only in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<i32>,
+}
+
+/// What a delivery list row and a delivery's detail share (the detail lists the attempts
+/// themselves under `attempts` instead of their count).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryFields {
     id: i64,
     /// The webhook's public id.
     webhook_id: String,
@@ -24,20 +37,37 @@ pub struct DeliveryOut {
     status: &'static str,
     /// `scheduled`, `manual` (retried or replayed) or `test`.
     trigger: String,
-    /// Attempts made so far.
-    attempts: i32,
     event_count: i32,
     next_attempt_at: Option<String>,
     last_status: Option<i32>,
     last_error: Option<String>,
-    /// How long the latest attempt took (only in lists).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration_ms: Option<i32>,
     created_at: String,
     updated_at: String,
 }
 
 impl DeliveryOut {
+    /// `webhook_id`: the webhook's public id.
+    #[must_use]
+    pub fn new(d: delivery::Model, webhook_id: String) -> Self {
+        Self {
+            attempts: d.attempts,
+            duration_ms: None,
+            fields: DeliveryFields::new(d, webhook_id),
+        }
+    }
+
+    /// A row of a delivery list, with its latest attempt's duration.
+    #[must_use]
+    pub fn from_row(r: Row) -> Self {
+        let duration_ms = r.duration_ms;
+        Self {
+            duration_ms,
+            ..Self::new(r.delivery, r.webhook_id)
+        }
+    }
+}
+
+impl DeliveryFields {
     /// `webhook_id`: the webhook's public id.
     #[must_use]
     pub fn new(d: delivery::Model, webhook_id: String) -> Self {
@@ -49,24 +79,12 @@ impl DeliveryOut {
             status: Stage::of(&d).as_str(),
             event_name: d.event_name,
             trigger: d.trigger,
-            attempts: d.attempts,
             event_count: d.event_count,
             next_attempt_at: due.then(|| rfc3339(d.next_attempt_at)),
             last_status: d.last_status,
             last_error: d.last_error,
-            duration_ms: None,
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
-        }
-    }
-
-    /// A row of a delivery list, with its latest attempt's duration.
-    #[must_use]
-    pub fn from_row(r: Row) -> Self {
-        let duration_ms = r.duration_ms;
-        Self {
-            duration_ms,
-            ..Self::new(r.delivery, r.webhook_id)
         }
     }
 }
@@ -131,7 +149,7 @@ impl From<delivery_attempt::Model> for AttemptOut {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryDetailOut {
     #[serde(flatten)]
-    pub delivery: DeliveryOut,
+    pub delivery: DeliveryFields,
     /// The frozen request body (JSON); `null` once purged by retention or HIPAA mode.
     #[schema(value_type = Option<Object>)]
     pub body: Option<Value>,

@@ -5,6 +5,7 @@ mod apps;
 mod audit;
 mod deliveries;
 mod delivery_json;
+mod doc_errors;
 mod event_types;
 mod events;
 mod tokens;
@@ -89,12 +90,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     use utoipa_actix_web::AppExt;
-    actix_web::App::new()
+    let mut doc = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(routes))
         .split_for_parts()
-        .1
+        .1;
+    doc_errors::document(&mut doc);
+    doc
 }
 
 async fn openapi_json(state: web::Data<AppState>) -> actix_web::HttpResponse {
@@ -219,9 +222,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body
-                .await
-                .map_err(|_| ApiError::TooLarge(format!("The body is larger than {JSON_LIMIT} bytes.")))?;
+            let bytes = body.await.map_err(|e| {
+                if crate::web::client_limits::is_timeout(&e) {
+                    ApiError::TooSlow(e.to_string())
+                } else {
+                    ApiError::TooLarge(format!("The body is larger than {JSON_LIMIT} bytes."))
+                }
+            })?;
             if bytes.len() > JSON_LIMIT {
                 return Err(ApiError::TooLarge(format!(
                     "The body is larger than {JSON_LIMIT} bytes."
@@ -270,6 +277,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `next_cursor` (older rows) or `prev_cursor` (newer rows) of a page.
     cursor: Option<String>,
