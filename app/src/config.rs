@@ -51,12 +51,16 @@ pub struct Config {
     /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
     /// answers on its web port and ignores it.
     pub metrics_bind: Option<String>,
+    /// `HERALD_INGEST_EVENTS_PER_SECOND`, default 10000: events each account may ingest per
+    /// second (a burst of one second's worth), per process; above it ingest answers 429 with
+    /// `Retry-After` (see [`crate::domain::quota`]).
+    pub ingest_events_per_second: u32,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &self.database_url)
+            .field("database_url", &without_password(&self.database_url))
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("secret_key", &"[redacted]")
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("maintenance_every", &self.maintenance_every)
             .field("metrics", &self.metrics)
             .field("metrics_bind", &self.metrics_bind)
+            .field("ingest_events_per_second", &self.ingest_events_per_second)
             .finish()
     }
 }
@@ -89,6 +94,7 @@ const KNOWN: &[&str] = &[
     "HERALD_MAINTENANCE_EVERY_SECS",
     "HERALD_METRICS",
     "HERALD_METRICS_BIND",
+    "HERALD_INGEST_EVENTS_PER_SECOND",
 ];
 
 impl Config {
@@ -165,6 +171,14 @@ impl Config {
             ),
             None => Duration::from_secs(60),
         };
+        let ingest_events_per_second = match var("HERALD_INGEST_EVENTS_PER_SECOND") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+                .context("HERALD_INGEST_EVENTS_PER_SECOND must be a whole number from 1 to 10000000")?,
+            None => 10_000,
+        };
         Ok(Self {
             database_url,
             bind: var("HERALD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
@@ -180,6 +194,7 @@ impl Config {
             maintenance_every,
             metrics: flag("HERALD_METRICS")?,
             metrics_bind: var("HERALD_METRICS_BIND"),
+            ingest_events_per_second,
         })
     }
 }
@@ -197,6 +212,22 @@ fn flag(name: &str) -> anyhow::Result<bool> {
     }
 }
 
+/// The URL with its password (if any) replaced, for logs and `Debug`; a URL that does not parse
+/// is hidden whole, since where its password sits cannot be told.
+#[must_use]
+pub fn without_password(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("[redacted]")).is_err() {
+                return "[redacted]".to_owned();
+            }
+            parsed.to_string()
+        }
+        Ok(_) => database_url.to_owned(),
+        Err(_) => "[redacted]".to_owned(),
+    }
+}
+
 /// `sqlite://dir/herald.db?…` → `dir/herald.key`; other databases → `herald.key` in the working directory.
 fn key_file_for(database_url: &str) -> PathBuf {
     let path = database_url
@@ -211,8 +242,41 @@ fn key_file_for(database_url: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::key_file_for;
+    use super::{Config, key_file_for};
+    use crate::crypto::SecretKey;
     use std::path::PathBuf;
+    use std::time::Duration;
+
+    #[test]
+    fn debug_shows_the_database_url_without_its_password() {
+        let config = Config {
+            database_url: "postgres://herald:s3cret-pw@db.internal:5432/herald".into(),
+            bind: "127.0.0.1:0".into(),
+            base_url: None,
+            secret_key: SecretKey::generate(),
+            session_ttl_hours: 1,
+            workers: 1,
+            retry_schedule: vec![Duration::ZERO],
+            lease: Duration::from_secs(60),
+            allow_private_targets: false,
+            auto_disable_after: Duration::from_secs(3600),
+            retention_days: 1,
+            maintenance_every: Duration::from_secs(60),
+            metrics: false,
+            metrics_bind: None,
+            ingest_events_per_second: 1000,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("postgres://herald:[redacted]@db.internal:5432/herald"),
+            "{shown}"
+        );
+        assert_eq!(
+            super::without_password("sqlite://herald.db?mode=rwc"),
+            "sqlite://herald.db?mode=rwc"
+        );
+    }
 
     #[test]
     fn the_key_file_sits_beside_the_sqlite_database() {

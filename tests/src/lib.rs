@@ -70,6 +70,7 @@ impl TestApp {
             maintenance_every: Duration::from_secs(60),
             metrics: false,
             metrics_bind: None,
+            ingest_events_per_second: 10_000,
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");

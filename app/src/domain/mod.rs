@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod members;
 pub mod page;
 pub mod roles;
+pub mod stored_json;
 pub mod token_usage;
 pub mod tokens;
 pub mod validate;

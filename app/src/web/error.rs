@@ -118,6 +118,10 @@ pub enum PageError {
     /// A query string that could not be read.
     #[error("{0}")]
     BadQuery(String),
+    /// A template failed to render: a bug on our side (logged where it happened), never the
+    /// request's fault.
+    #[error("Something went wrong on our side; please try again.")]
+    Render,
 }
 
 impl ResponseError for PageError {
@@ -127,6 +131,7 @@ impl ResponseError for PageError {
             PageError::LoginRequired => StatusCode::SEE_OTHER,
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::BadForm(_) | PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            PageError::Render => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod health;
 pub mod ingest;
 pub mod meta;
 pub mod pages;
+pub mod security_headers;
 pub mod session;
 
 use std::sync::Arc;
@@ -63,7 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::routes)
                 .default_service(web::to(error_pages::not_found))
                 .wrap(actix_web::middleware::from_fn(error_pages::with_navigation))
-                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie)),
+                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
+                .wrap(actix_web::middleware::from_fn(security_headers::add)),
         );
 }
 

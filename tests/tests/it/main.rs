@@ -11,6 +11,7 @@ mod delivery;
 mod delivery_log;
 mod error_pages;
 mod event_types;
+mod hardening;
 mod health;
 mod history;
 mod isolation;

@@ -249,7 +249,7 @@ async fn detail_view(
         PageRequest::parse(None, history_cursor)?,
     )
     .await?
-    .map(AuditRow::from);
+    .try_map(AuditRow::try_from)?;
     let action = format!("/settings/webhooks/{}", w.model.public_id);
     Ok(DetailPage {
         chrome: Chrome::new(req, user, "webhooks"),
