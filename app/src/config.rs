@@ -218,7 +218,7 @@ fn flag(name: &str) -> anyhow::Result<bool> {
 pub fn without_password(database_url: &str) -> String {
     match url::Url::parse(database_url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(Some("[redacted]")).is_err() {
+            if parsed.set_password(Some("redacted")).is_err() {
                 return "[redacted]".to_owned();
             }
             parsed.to_string()
@@ -269,7 +269,7 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret-pw"), "{shown}");
         assert!(
-            shown.contains("postgres://herald:[redacted]@db.internal:5432/herald"),
+            shown.contains("postgres://herald:redacted@db.internal:5432/herald"),
             "{shown}"
         );
         assert_eq!(
