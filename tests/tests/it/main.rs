@@ -3,6 +3,7 @@
 mod accounts;
 mod api;
 mod audit_reading;
+mod backup;
 mod browser;
 mod crash;
 mod credentials;
