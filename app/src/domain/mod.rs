@@ -15,6 +15,7 @@ pub mod event_types;
 pub mod ingest;
 pub mod members;
 pub mod page;
+pub mod quota;
 pub mod roles;
 pub mod stored_json;
 pub mod token_usage;

@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The body exceeds the route's size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The account sent more events per second than its quota: 429 with `Retry-After`.
+    #[error("This account is sending more events per second than its quota; retry after {} s.", retry_after.as_secs())]
+    OverQuota { retry_after: std::time::Duration },
 }
 
 impl ResponseError for ApiError {
@@ -63,6 +66,7 @@ impl ResponseError for ApiError {
             ApiError::Domain(e) => status_of(e),
             ApiError::BadBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::OverQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -84,6 +88,7 @@ impl ResponseError for ApiError {
             }
             ApiError::BadBody { code, message, field } => (*code, message.clone(), field.clone(), None),
             ApiError::TooLarge(message) => ("payload_too_large", message.clone(), None, None),
+            ApiError::OverQuota { .. } => ("over_quota", self.to_string(), None, None),
         };
         let mut error = json!({ "code": code, "message": message });
         if let Some(field) = field {
@@ -95,6 +100,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::OverQuota { retry_after } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after.as_secs().to_string()));
         }
         res.json(json!({ "error": error }))
     }

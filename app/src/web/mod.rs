@@ -47,6 +47,8 @@ pub struct AppState {
     pub openapi_json: Arc<str>,
     /// Answers `GET /metrics` when `HERALD_METRICS` is on; `None` makes it a 404.
     pub metrics: Option<crate::metrics::Exporter>,
+    /// Events per second per account (`HERALD_INGEST_EVENTS_PER_SECOND`), in this process.
+    pub quota: Arc<crate::domain::quota::IngestQuota>,
 }
 
 /// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa). Every

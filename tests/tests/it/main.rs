@@ -20,6 +20,7 @@ mod members;
 mod metrics;
 mod openapi;
 mod prg;
+mod quota;
 mod scale_out;
 mod tokens;
 mod validation;
