@@ -82,7 +82,7 @@ mod tests {
         assert!(big.is_ok(), "a batch larger than the bucket still gets in once");
         assert_eq!(
             quota.take_at(3, 1, t0 + Duration::from_secs(1)),
-            Err(Duration::from_secs(9))
+            Err(Duration::from_secs(8))
         );
         assert!(quota.take_at(3, 1, t0 + Duration::from_millis(9_100)).is_ok());
     }
