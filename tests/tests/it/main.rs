@@ -22,6 +22,7 @@ mod openapi;
 mod prg;
 mod quota;
 mod scale_out;
+mod signatures_v1a;
 mod tokens;
 mod validation;
 mod viewer;

@@ -7,6 +7,7 @@ mod deliveries;
 mod delivery_json;
 mod event_types;
 mod events;
+mod public_key;
 mod tokens;
 mod webhooks;
 
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::disable)
         .service(webhooks::rotate_secret)
         .service(webhooks::secret)
+        .service(public_key::get)
         .service(deliveries::list)
         .service(deliveries::log)
         .service(deliveries::get)

@@ -190,6 +190,8 @@ struct DetailPage {
     has_secret: bool,
     /// Shown once, on the page "Reveal" redirects to (see [`reveal`]).
     revealed: Option<Secrets>,
+    /// The ed25519 public keys of a `standard_webhooks_v1a` webhook, always shown.
+    public_keys: Option<webhooks::PublicKeys>,
     previous_until: Option<When>,
     notice: Option<&'static str>,
     tab: &'static str,
@@ -251,7 +253,9 @@ async fn detail_view(
     .await?
     .try_map(AuditRow::try_from)?;
     let action = format!("/settings/webhooks/{}", w.model.public_id);
+    let public_keys = webhooks::public_keys(&state.db, &state.secrets, user.account.id, &w.model.public_id).await?;
     Ok(DetailPage {
+        public_keys,
         chrome: Chrome::new(req, user, "webhooks"),
         form: FormView::from_input(&w.spec.to_input(), action, false),
         id: w.model.public_id,
