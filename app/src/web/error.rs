@@ -117,6 +117,12 @@ pub enum PageError {
     /// No valid session: send the browser to the login page.
     #[error("login required")]
     LoginRequired,
+    /// The password was right; the two-factor code is still to come.
+    #[error("two-factor code required")]
+    SecondFactorRequired,
+    /// The account requires two-factor and this member has not set it up: to Settings → Security.
+    #[error("two-factor setup required")]
+    TwoFactorSetupRequired,
     /// A form without a valid CSRF token.
     #[error("The form was missing its security token or it did not match. Reload the page and try again.")]
     Csrf,
@@ -136,7 +142,9 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::Domain(e) => status_of(e),
-            PageError::LoginRequired => StatusCode::SEE_OTHER,
+            PageError::LoginRequired | PageError::SecondFactorRequired | PageError::TwoFactorSetupRequired => {
+                StatusCode::SEE_OTHER
+            }
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::BadForm(_) | PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
             PageError::Render => StatusCode::INTERNAL_SERVER_ERROR,
@@ -144,9 +152,15 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if matches!(self, PageError::LoginRequired) {
+        let redirect = match self {
+            PageError::LoginRequired => Some("/login"),
+            PageError::SecondFactorRequired => Some("/login/two-factor"),
+            PageError::TwoFactorSetupRequired => Some("/settings/security?setup=required"),
+            _ => None,
+        };
+        if let Some(location) = redirect {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, location))
                 .finish();
         }
         let status = self.status_code();

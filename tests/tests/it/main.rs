@@ -1,5 +1,6 @@
 //! Black-box tests: each starts the real server on a random port with a fresh database.
 
+mod account_security;
 mod accounts;
 mod api;
 mod audit_reading;

@@ -12,6 +12,7 @@ mod event_types;
 mod health;
 mod members;
 mod overview;
+mod security;
 mod tokens;
 mod webhook_form;
 mod webhooks;
@@ -93,7 +94,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/settings/event-types/{id}/restore",
             web::post().to(event_types::restore),
         )
-        .route("/settings/audit-log", web::get().to(audit::page));
+        .route("/settings/audit-log", web::get().to(audit::page))
+        .configure(security_routes);
+}
+
+/// Routes of Settings → Security and the login's two-factor step.
+fn security_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login/two-factor", web::get().to(security::login_code_page))
+        .route("/login/two-factor", web::post().to(security::login_code))
+        .route("/settings/security", web::get().to(security::page))
+        .route("/settings/security/password", web::post().to(security::change_password))
+        .route(
+            "/settings/security/sessions/revoke",
+            web::post().to(security::sign_out_everywhere),
+        )
+        .route(
+            "/settings/security/two-factor",
+            web::post().to(security::begin_two_factor),
+        )
+        .route(
+            "/settings/security/two-factor/confirm",
+            web::post().to(security::confirm_two_factor),
+        )
+        .route(
+            "/settings/security/two-factor/disable",
+            web::post().to(security::disable_two_factor),
+        )
+        .route(
+            "/settings/security/require-two-factor",
+            web::post().to(security::require_two_factor),
+        );
 }
 
 async fn home(user: Option<CurrentUser>) -> HttpResponse {
