@@ -30,7 +30,8 @@ pub const RECOVERY_CODES: usize = 10;
 const WRONG_CODE: &str = "That code is not right. Enter the 6 digits your app shows now, or a recovery code.";
 
 /// What an authenticator app needs: the secret as base32 and the `otpauth://` URL with it.
-#[derive(Debug, Clone)]
+/// No `Debug`: the secret is never printed.
+#[derive(Clone)]
 pub struct Setup {
     pub secret_base32: String,
     pub otpauth_url: String,
