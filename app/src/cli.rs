@@ -1,4 +1,4 @@
-//! Command-line interface: `serve` (default), `worker`, `migrate`.
+//! Command-line interface: `serve` (default), `worker`, `migrate`, `backup`.
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +25,11 @@ enum Command {
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to FILE while Herald runs (`VACUUM INTO`).
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: std::path::PathBuf,
+    },
 }
 
 impl Cli {
@@ -44,6 +49,11 @@ impl Cli {
             Command::Migrate => {
                 crate::db::connect_and_migrate(&config.database_url, config.sqlite_max_pages).await?;
                 tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Backup { file } => {
+                crate::db::backup::backup(&config.database_url, &file).await?;
+                tracing::info!("backup written to {}", file.display());
                 Ok(())
             }
         }

@@ -59,12 +59,16 @@ pub struct Config {
     pub sqlite_max_pages: Option<u32>,
     /// How slowly a client may send a request (see [`ClientTimeouts`] for the variables).
     pub client_timeouts: ClientTimeouts,
+    /// `HERALD_INGEST_EVENTS_PER_SECOND`, default 10000: events each account may ingest per
+    /// second (a burst of one second's worth), per process; above it ingest answers 429 with
+    /// `Retry-After` (see [`crate::domain::quota`]).
+    pub ingest_events_per_second: u32,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &self.database_url)
+            .field("database_url", &without_password(&self.database_url))
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("secret_key", &"[redacted]")
@@ -80,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("metrics_bind", &self.metrics_bind)
             .field("sqlite_max_pages", &self.sqlite_max_pages)
             .field("client_timeouts", &self.client_timeouts)
+            .field("ingest_events_per_second", &self.ingest_events_per_second)
             .finish()
     }
 }
@@ -100,6 +105,7 @@ const KNOWN: &[&str] = &[
     "HERALD_METRICS",
     "HERALD_METRICS_BIND",
     "HERALD_SQLITE_MAX_PAGES",
+    "HERALD_INGEST_EVENTS_PER_SECOND",
 ];
 
 impl Config {
@@ -179,6 +185,14 @@ impl Config {
             ),
             None => Duration::from_secs(60),
         };
+        let ingest_events_per_second = match var("HERALD_INGEST_EVENTS_PER_SECOND") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+                .context("HERALD_INGEST_EVENTS_PER_SECOND must be a whole number from 1 to 10000000")?,
+            None => 10_000,
+        };
         Ok(Self {
             database_url,
             bind: var("HERALD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
@@ -199,6 +213,7 @@ impl Config {
                 .map(|p| p.context("HERALD_SQLITE_MAX_PAGES must be a number of pages, at least 64"))
                 .transpose()?,
             client_timeouts: ClientTimeouts::from_env()?,
+            ingest_events_per_second,
         })
     }
 }
@@ -216,6 +231,22 @@ fn flag(name: &str) -> anyhow::Result<bool> {
     }
 }
 
+/// The URL with its password (if any) replaced, for logs and `Debug`; a URL that does not parse
+/// is hidden whole, since where its password sits cannot be told.
+#[must_use]
+pub fn without_password(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("redacted")).is_err() {
+                return "[redacted]".to_owned();
+            }
+            parsed.to_string()
+        }
+        Ok(_) => database_url.to_owned(),
+        Err(_) => "[redacted]".to_owned(),
+    }
+}
+
 /// `sqlite://dir/herald.db?…` → `dir/herald.key`; other databases → `herald.key` in the working directory.
 fn key_file_for(database_url: &str) -> PathBuf {
     let path = database_url
@@ -230,8 +261,43 @@ fn key_file_for(database_url: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::key_file_for;
+    use super::{Config, key_file_for};
+    use crate::crypto::SecretKey;
     use std::path::PathBuf;
+    use std::time::Duration;
+
+    #[test]
+    fn debug_shows_the_database_url_without_its_password() {
+        let config = Config {
+            database_url: "postgres://herald:s3cret-pw@db.internal:5432/herald".into(),
+            bind: "127.0.0.1:0".into(),
+            base_url: None,
+            secret_key: SecretKey::generate(),
+            session_ttl_hours: 1,
+            workers: 1,
+            retry_schedule: vec![Duration::ZERO],
+            lease: Duration::from_secs(60),
+            allow_private_targets: false,
+            auto_disable_after: Duration::from_secs(3600),
+            retention_days: 1,
+            maintenance_every: Duration::from_secs(60),
+            metrics: false,
+            metrics_bind: None,
+            sqlite_max_pages: None,
+            client_timeouts: crate::web::client_limits::ClientTimeouts::default(),
+            ingest_events_per_second: 1000,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("postgres://herald:redacted@db.internal:5432/herald"),
+            "{shown}"
+        );
+        assert_eq!(
+            super::without_password("sqlite://herald.db?mode=rwc"),
+            "sqlite://herald.db?mode=rwc"
+        );
+    }
 
     #[test]
     fn the_key_file_sits_beside_the_sqlite_database() {

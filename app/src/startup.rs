@@ -142,6 +142,7 @@ impl Application {
             token_usage: TokenUsage::start(db.clone()),
             openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
             metrics,
+            quota: Arc::new(crate::domain::quota::IngestQuota::new(config.ingest_events_per_second)),
         };
         let data = web::Data::new(state);
         let timeouts = config.client_timeouts;

@@ -12,6 +12,8 @@ pub struct Model {
     pub hipaa_mode: bool,
     /// Minutes without a page (by event time) that end a visit: 1–1440, 30 by default.
     pub visit_timeout_minutes: i32,
+    /// Every member must log in with two-factor; members without it are led to set it up.
+    pub require_two_factor: bool,
     pub created_at: i64,
 }
 

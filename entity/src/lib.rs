@@ -16,6 +16,7 @@ pub mod invitation;
 pub mod login_failure;
 pub mod membership;
 pub mod profile;
+pub mod recovery_code;
 pub mod session;
 pub mod user;
 pub mod visitor;

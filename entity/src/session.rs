@@ -13,6 +13,12 @@ pub struct Model {
     pub account_id: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The password was right but the second factor is still to come: the session opens nothing
+    /// but the two-factor step.
+    pub pending_two_factor: bool,
+    /// Where the login came from, for the sessions list.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

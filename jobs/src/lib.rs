@@ -1,7 +1,8 @@
 //! Background work and the rules it runs on: the delivery engine (`queue`: claims over the
 //! `deliveries` table; `send`: the HTTP request; `attempt`: settling each attempt and the
 //! delivery policy), housekeeping of expired credentials, the webhook specification (`spec`:
-//! validated configuration, matching, filters, payload templates), request signing (`signing`)
+//! validated configuration, matching, filters, payload templates), request signing (`signing`,
+//! `signing_v1a`)
 //! and encryption of webhook secrets at rest (`sealed`).
 
 pub mod attempt;
@@ -12,4 +13,5 @@ pub mod queue;
 pub mod sealed;
 pub mod send;
 pub mod signing;
+pub mod signing_v1a;
 pub mod spec;

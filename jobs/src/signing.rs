@@ -1,6 +1,7 @@
 //! Webhook secrets and request signatures: Standard Webhooks (HMAC-SHA256 over
-//! `id.timestamp.body`, header `webhook-signature: v1,<base64>`) and Customer.io's hex HMAC-SHA1 of
-//! the raw body (`X-Signature`, seed 004).
+//! `id.timestamp.body`, header `webhook-signature: v1,<base64>`, or its asymmetric `v1a`: ed25519
+//! over the same content, see [`crate::signing_v1a`]) and Customer.io's hex HMAC-SHA1 of the raw
+//! body (`X-Signature`, seed 004).
 //!
 //! Signatures are always computed over the exact bytes sent: re-serialised JSON would not match what
 //! the receiver hashes.
@@ -33,6 +34,9 @@ pub enum SignError {
     /// Only possible for a secret that skipped [`validate_secret`] or was corrupted in storage.
     #[error("the Standard Webhooks secret is not “whsec_” followed by non-empty base64")]
     InvalidStandardSecret,
+    /// As above, for an ed25519 signing key.
+    #[error("the Standard Webhooks signing key is not “whsk_” followed by the base64 of 32 bytes")]
+    InvalidSigningKey,
 }
 
 /// A fresh random secret for `scheme`, or `None` for unsigned webhooks.
@@ -50,12 +54,13 @@ pub fn generate_secret(scheme: SignatureScheme) -> Option<String> {
             "{STANDARD_SECRET_PREFIX}{}",
             B64.encode(random_bytes::<GENERATED_STANDARD_KEY_BYTES>())
         )),
+        SignatureScheme::StandardWebhooksV1a => Some(crate::signing_v1a::generate_signing_key()),
         SignatureScheme::HmacSha1 => Some(hex::encode(random_bytes::<GENERATED_HMAC_KEY_BYTES>())),
         SignatureScheme::None => None,
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the OS random number generator is unavailable");
     bytes
@@ -96,6 +101,9 @@ pub fn validate_secret(scheme: SignatureScheme, raw: &str) -> Result<String, Fie
         }
         return Ok(secret.to_owned());
     }
+    if scheme == SignatureScheme::StandardWebhooksV1a {
+        return crate::signing_v1a::validate_signing_key(secret);
+    }
     let Some(encoded) = secret.strip_prefix(STANDARD_SECRET_PREFIX) else {
         return Err(err(
             "A Standard Webhooks secret starts with “whsec_” followed by base64, as in whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD.".into(),
@@ -133,12 +141,16 @@ fn standard_mac(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> HmacSh
     mac
 }
 
-/// The Standard Webhooks signature `v1,<base64>` of `body` sent as message `msg_id` at unix time
-/// `timestamp` (the values of the `webhook-id` and `webhook-timestamp` headers).
+/// The Standard Webhooks signature of `body` sent as message `msg_id` at unix time `timestamp`
+/// (the values of the `webhook-id` and `webhook-timestamp` headers): `v1,<base64 HMAC>` for a
+/// `whsec_` secret, `v1a,<base64 ed25519>` for a `whsk_` signing key.
 ///
 /// # Errors
-/// The secret is not `whsec_` + non-empty base64.
+/// The secret is neither `whsec_` + non-empty base64 nor a valid `whsk_` key.
 pub fn sign_standard(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignError> {
+    if secret.starts_with(crate::signing_v1a::SIGNING_KEY_PREFIX) {
+        return crate::signing_v1a::sign(secret, msg_id, timestamp, body);
+    }
     let key = standard_key(secret)?;
     let tag = standard_mac(&key, msg_id, timestamp, body).finalize().into_bytes();
     Ok(format!("v1,{}", B64.encode(tag)))

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -53,7 +54,8 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
                 ]
-            }
+            },
+            "goog:loggingPrefs": { "browser": "ALL" }
         });
         let caps = caps.as_object().cloned().expect("an object");
         let url = format!("http://127.0.0.1:{port}");
@@ -225,6 +227,27 @@ impl Browser {
         }
     }
 
+    /// The browser console's messages since the last call (chromedriver's log), e.g. the
+    /// "Refused to … because it violates the following Content Security Policy directive" errors.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self
+            .client
+            .issue_cmd(ConsoleLog)
+            .await
+            .expect("the browser's console log");
+        entries
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Runs `script` (a function body; `return` gives the result) in the page.
     ///
     /// # Panics
@@ -281,5 +304,20 @@ impl Browser {
 fn tracing_hint(e: &fantoccini::error::NewSessionError) {
     if std::env::var_os("HERALD_TEST_VERBOSE").is_some() {
         eprintln!("waiting for chromedriver: {e}");
+    }
+}
+
+/// chromedriver's `POST /session/{id}/se/log` for the `browser` (console) log, which WebDriver
+/// itself has no command for.
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }

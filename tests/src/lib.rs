@@ -72,6 +72,7 @@ impl TestApp {
             metrics_bind: None,
             sqlite_max_pages: None,
             client_timeouts: herald::web::client_limits::ClientTimeouts::default(),
+            ingest_events_per_second: 10_000,
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");

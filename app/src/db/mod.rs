@@ -1,5 +1,6 @@
 //! Database connection (SQLite or PostgreSQL, chosen by URL), migrations and write transactions.
 
+pub mod backup;
 pub mod fault;
 pub mod group_commit;
 

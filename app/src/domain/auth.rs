@@ -51,17 +51,7 @@ pub(crate) async fn hash_password(password: String) -> DomainResult<String> {
 /// [`DomainError::Unauthorized`] with [`BAD_CREDENTIALS`], or `RateLimited`.
 pub async fn login(db: &DatabaseConnection, email: &str, password: &str, origin: &Origin) -> DomainResult<user::Model> {
     let email = email.trim().to_lowercase();
-    let since = now_ms() - THROTTLE_WINDOW_MS;
-    let failures = login_failure::Entity::find()
-        .filter(login_failure::Column::Email.eq(email.as_str()))
-        .filter(login_failure::Column::CreatedAt.gt(since))
-        .count(db)
-        .await?;
-    if failures >= MAX_FAILURES {
-        return Err(DomainError::RateLimited(
-            "Too many failed logins for this email. Try again in 15 minutes.".into(),
-        ));
-    }
+    let failures = check_throttle(db, &email).await?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
@@ -78,7 +68,27 @@ pub async fn login(db: &DatabaseConnection, email: &str, password: &str, origin:
     Err(DomainError::Unauthorized(BAD_CREDENTIALS.into()))
 }
 
-async fn record_failure(
+/// The failed logins (passwords and two-factor codes) of `email` in the throttle window.
+///
+/// # Errors
+/// `RateLimited` at [`MAX_FAILURES`].
+pub(crate) async fn check_throttle(db: &DatabaseConnection, email: &str) -> DomainResult<u64> {
+    let failures = login_failure::Entity::find()
+        .filter(login_failure::Column::Email.eq(email))
+        .filter(login_failure::Column::CreatedAt.gt(now_ms() - THROTTLE_WINDOW_MS))
+        .count(db)
+        .await?;
+    if failures >= MAX_FAILURES {
+        return Err(DomainError::RateLimited(
+            "Too many failed logins for this email. Try again in 15 minutes.".into(),
+        ));
+    }
+    Ok(failures)
+}
+
+/// Counts a failed login (the `count`th in the window); the one that reaches the limit is written
+/// to the audit log of the user's accounts.
+pub(crate) async fn record_failure(
     db: &DatabaseConnection,
     email: &str,
     user: Option<&user::Model>,
@@ -121,25 +131,40 @@ async fn record_failure(
     Ok(())
 }
 
+/// How long a session waiting for its second factor lives: 10 minutes to type a code.
+pub const PENDING_TWO_FACTOR_MS: i64 = 10 * 60 * 1000;
+
 /// Creates a login session in `account_id` and returns the cookie value (shown only here; the
-/// database keeps its SHA-256).
+/// database keeps its SHA-256). A user with two-factor on gets a session that waits for the
+/// code ([`PENDING_TWO_FACTOR_MS`]) and opens nothing else until
+/// [`super::two_factor::complete_login`].
 ///
 /// # Errors
 /// Database failure.
 pub async fn create_session(
     conn: &impl ConnectionTrait,
-    user_id: i64,
+    user: &user::Model,
     account_id: i64,
     ttl_hours: i64,
+    origin: &Origin,
 ) -> DomainResult<String> {
     let token = crypto::random_hex(32);
     let now = now_ms();
+    let pending = user.totp_enabled_at.is_some();
     session::ActiveModel {
         token_hash: Set(crypto::sha256_hex(&token)),
-        user_id: Set(user_id),
+        user_id: Set(user.id),
         account_id: Set(account_id),
         created_at: Set(now),
-        expires_at: Set(now + ttl_hours * 3_600_000),
+        expires_at: Set(now
+            + if pending {
+                PENDING_TWO_FACTOR_MS
+            } else {
+                ttl_hours * 3_600_000
+            }),
+        pending_two_factor: Set(pending),
+        ip: Set(origin.ip.clone()),
+        user_agent: Set(origin.user_agent.clone()),
         ..Default::default()
     }
     .insert(conn)

@@ -54,7 +54,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
                 .unwrap_or_default();
             slot.insert(token);
         }
-        let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+        let body: Value = crate::domain::stored_json::parse("events.body", &e.body)?;
         let token = tokens.get(&e.app_id).map_or("", String::as_str);
         bodies.push(super::ingest::render_for(conn, &hook, token, e.account_id, &body).await?);
     }

@@ -121,6 +121,18 @@ impl<T> Page<T> {
     }
 
     /// Converts the items, keeping the cursors.
+    /// Like [`Page::map`] for a conversion that can fail: the first failure is the answer.
+    ///
+    /// # Errors
+    /// The first error of `f`.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            next_cursor: self.next_cursor,
+            prev_cursor: self.prev_cursor,
+        })
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),

@@ -73,6 +73,9 @@ pub enum ApiError {
     /// The body arrived too slowly (`web::client_limits`).
     #[error("{0}")]
     TooSlow(String),
+    /// The account sent more events per second than its quota: 429 with `Retry-After`.
+    #[error("This account is sending more events per second than its quota; retry after {} s.", retry_after.as_secs())]
+    OverQuota { retry_after: std::time::Duration },
 }
 
 impl ResponseError for ApiError {
@@ -82,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::BadBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::OverQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -105,6 +109,7 @@ impl ResponseError for ApiError {
             ApiError::BadBody { code, message, field } => (*code, message.clone(), field.clone(), None),
             ApiError::TooLarge(message) => ("payload_too_large", message.clone(), None, None),
             ApiError::TooSlow(message) => ("request_timeout", message.clone(), None, None),
+            ApiError::OverQuota { .. } => ("over_quota", self.to_string(), None, None),
         };
         let mut error = json!({ "code": code, "message": message });
         if let Some(field) = field {
@@ -117,6 +122,9 @@ impl ResponseError for ApiError {
         retry_after(&mut res, self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::OverQuota { retry_after } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after.as_secs().to_string()));
         }
         res.json(json!({ "error": error }))
     }
@@ -131,6 +139,12 @@ pub enum PageError {
     /// No valid session: send the browser to the login page.
     #[error("login required")]
     LoginRequired,
+    /// The password was right; the two-factor code is still to come.
+    #[error("two-factor code required")]
+    SecondFactorRequired,
+    /// The account requires two-factor and this member has not set it up: to Settings → Security.
+    #[error("two-factor setup required")]
+    TwoFactorSetupRequired,
     /// A form without a valid CSRF token.
     #[error("The form was missing its security token or it did not match. Reload the page and try again.")]
     Csrf,
@@ -140,22 +154,35 @@ pub enum PageError {
     /// A query string that could not be read.
     #[error("{0}")]
     BadQuery(String),
+    /// A template failed to render: a bug on our side (logged where it happened), never the
+    /// request's fault.
+    #[error("Something went wrong on our side; please try again.")]
+    Render,
 }
 
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::Domain(e) => status_of(e),
-            PageError::LoginRequired => StatusCode::SEE_OTHER,
+            PageError::LoginRequired | PageError::SecondFactorRequired | PageError::TwoFactorSetupRequired => {
+                StatusCode::SEE_OTHER
+            }
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::BadForm(_) | PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            PageError::Render => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if matches!(self, PageError::LoginRequired) {
+        let redirect = match self {
+            PageError::LoginRequired => Some("/login"),
+            PageError::SecondFactorRequired => Some("/login/two-factor"),
+            PageError::TwoFactorSetupRequired => Some("/settings/security?setup=required"),
+            _ => None,
+        };
+        if let Some(location) = redirect {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, location))
                 .finish();
         }
         let status = self.status_code();

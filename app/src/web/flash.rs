@@ -33,6 +33,8 @@ pub enum Flash {
     /// Permission to show the secrets of webhook `webhook` once on its page. The page reads
     /// them from the database, so the secret itself never travels in the cookie.
     SecretRevealed { webhook: String },
+    /// The recovery codes made when two-factor login was turned on (stored hashed).
+    RecoveryCodes { codes: Vec<String> },
 }
 
 /// The sealed cookie's content.

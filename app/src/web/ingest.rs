@@ -65,7 +65,8 @@ pub fn body(result: Result<web::Bytes, actix_web::Error>) -> Result<web::Bytes, 
 /// refuses the whole request, naming it (`batch[3].event`).
 ///
 /// # Errors
-/// 400 naming the first bad field; 500 on a database failure (nothing stored).
+/// 400 naming the first bad field; 429 with `Retry-After` over the account's quota; 500 on a
+/// database failure (nothing stored in any of these cases).
 pub async fn accept(
     state: &AppState,
     app: &app::Model,
@@ -85,6 +86,10 @@ pub async fn accept(
         .map(|(prefix, m)| message::parse(m, kind, &prefix, received))
         .collect::<Result<Vec<_>, FieldError>>()
         .map_err(|e| DomainError::Invalid(vec![e]))?;
+    state
+        .quota
+        .take(app.account_id, messages.len())
+        .map_err(|wait| ApiError::OverQuota { retry_after: wait })?;
     let outcome = state
         .ingestor
         .submit(ingest::Job {

@@ -14,6 +14,7 @@ pub mod health;
 pub mod ingest;
 pub mod meta;
 pub mod pages;
+pub mod security_headers;
 pub mod session;
 
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub openapi_json: Arc<str>,
     /// Answers `GET /metrics` when `HERALD_METRICS` is on; `None` makes it a 404.
     pub metrics: Option<crate::metrics::Exporter>,
+    /// Events per second per account (`HERALD_INGEST_EVENTS_PER_SECOND`), in this process.
+    pub quota: Arc<crate::domain::quota::IngestQuota>,
 }
 
 /// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa). Every
@@ -64,7 +67,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::routes)
                 .default_service(web::to(error_pages::not_found))
                 .wrap(actix_web::middleware::from_fn(error_pages::with_navigation))
-                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie)),
+                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
+                .wrap(actix_web::middleware::from_fn(security_headers::add)),
         );
 }
 

@@ -18,6 +18,10 @@ use crate::domain::roles::Role;
 
 const COOKIE: &str = "herald_session";
 
+/// What a member of an account that requires two-factor may open before setting it up: the
+/// security page (to set it up) and the account switcher (to leave for another account).
+const OPEN_WITHOUT_TWO_FACTOR: [&str; 2] = ["/settings/security", "/account/switch"];
+
 /// The session cookie for a new login.
 #[must_use]
 pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
@@ -88,6 +92,9 @@ impl FromRequest for CurrentUser {
             let found = auth::find_session(&state.db, &token)
                 .await?
                 .ok_or(PageError::LoginRequired)?;
+            if found.session.pending_two_factor {
+                return Err(PageError::SecondFactorRequired);
+            }
             let accounts = auth::accounts_of(&state.db, found.user.id).await?;
             // The current account may have removed this user since: fall back to another one.
             let current = accounts
@@ -98,6 +105,12 @@ impl FromRequest for CurrentUser {
                 .ok_or(PageError::LoginRequired)?;
             if current.0.id != found.session.account_id {
                 auth::switch_account(&state.db, &found.session, current.0.id).await?;
+            }
+            if current.0.require_two_factor
+                && found.user.totp_enabled_at.is_none()
+                && !OPEN_WITHOUT_TWO_FACTOR.iter().any(|p| req.path().starts_with(p))
+            {
+                return Err(PageError::TwoFactorSetupRequired);
             }
             Ok(CurrentUser {
                 user: found.user,

@@ -91,16 +91,18 @@ impl Target {
     #[must_use]
     pub fn signing<'a>(&'a self, msg_id: &'a str, now_ms: i64) -> Signing<'a> {
         match (self.scheme, self.secret.as_deref()) {
-            (SignatureScheme::StandardWebhooks, Some(secret)) => Signing::Standard {
-                msg_id,
-                timestamp: now_ms / 1000,
-                secret,
-                previous: self
-                    .previous
-                    .as_ref()
-                    .filter(|(_, until)| *until > now_ms)
-                    .map(|(s, _)| s.as_str()),
-            },
+            (SignatureScheme::StandardWebhooks | SignatureScheme::StandardWebhooksV1a, Some(secret)) => {
+                Signing::Standard {
+                    msg_id,
+                    timestamp: now_ms / 1000,
+                    secret,
+                    previous: self
+                        .previous
+                        .as_ref()
+                        .filter(|(_, until)| *until > now_ms)
+                        .map(|(s, _)| s.as_str()),
+                }
+            }
             (SignatureScheme::HmacSha1, Some(secret)) => Signing::HmacSha1 { secret },
             _ => Signing::None,
         }

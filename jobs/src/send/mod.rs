@@ -94,7 +94,7 @@ pub enum Signing<'a> {
         msg_id: &'a str,
         /// Unix seconds, the value of `webhook-timestamp` (signed along with the id and body).
         timestamp: i64,
-        /// The current `whsec_…` secret.
+        /// The current `whsec_…` secret, or `whsk_…` ed25519 signing key (`v1a`).
         secret: &'a str,
         /// The previous secret during a rotation: its signature is sent as well.
         previous: Option<&'a str>,

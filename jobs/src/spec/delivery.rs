@@ -82,6 +82,8 @@ impl From<Timeout> for u32 {
 ///
 /// - `standard_webhooks` (default): `webhook-id`, `webhook-timestamp` and `webhook-signature:
 ///   v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, the scheme most receivers' libraries verify.
+/// - `standard_webhooks_v1a`: the same headers, signed `v1a,<base64 ed25519 signature>` with a
+///   key pair: the receiver verifies with the public key (`whpk_…`) and holds no shared secret.
 /// - `hmac_sha1`: `X-Signature: <hex HMAC-SHA1 of the raw body>`, what Customer.io's webhook
 ///   destination sends (seed 004), for receivers built against it.
 /// - `none`: unsigned; a static shared-secret header can still be set as a custom header.
@@ -91,6 +93,9 @@ pub enum SignatureScheme {
     /// `webhook-id` / `webhook-timestamp` / `webhook-signature` headers, HMAC-SHA256.
     #[default]
     StandardWebhooks,
+    /// The Standard Webhooks headers, signed with ed25519 (`v1a`).
+    #[serde(rename = "standard_webhooks_v1a")]
+    StandardWebhooksV1a,
     /// `X-Signature`, hex HMAC-SHA1 of the raw body.
     HmacSha1,
     /// No signature.
@@ -99,9 +104,15 @@ pub enum SignatureScheme {
 
 impl SignatureScheme {
     /// Every scheme, in the order a form lists them.
-    pub const ALL: [SignatureScheme; 3] = [Self::StandardWebhooks, Self::HmacSha1, Self::None];
+    pub const ALL: [SignatureScheme; 4] = [
+        Self::StandardWebhooks,
+        Self::StandardWebhooksV1a,
+        Self::HmacSha1,
+        Self::None,
+    ];
 
-    /// Parses the API/form value (`standard_webhooks`, `hmac_sha1`, `none`), case-insensitively.
+    /// Parses the API/form value (`standard_webhooks`, `standard_webhooks_v1a`, `hmac_sha1`,
+    /// `none`), case-insensitively.
     ///
     /// # Errors
     /// On field `signature_scheme`: any other value.
@@ -113,7 +124,7 @@ impl SignatureScheme {
             .ok_or_else(|| {
                 FieldError::new(
                     "signature_scheme",
-                    format!("“{wanted}” is not a signature scheme; choose standard_webhooks, hmac_sha1 or none."),
+                    format!("“{wanted}” is not a signature scheme; choose standard_webhooks, standard_webhooks_v1a, hmac_sha1 or none."),
                 )
             })
     }
@@ -123,6 +134,7 @@ impl SignatureScheme {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StandardWebhooks => "standard_webhooks",
+            Self::StandardWebhooksV1a => "standard_webhooks_v1a",
             Self::HmacSha1 => "hmac_sha1",
             Self::None => "none",
         }
@@ -133,7 +145,7 @@ impl SignatureScheme {
     #[must_use]
     pub fn signature_header(self) -> Option<&'static str> {
         match self {
-            Self::StandardWebhooks => Some("webhook-signature"),
+            Self::StandardWebhooks | Self::StandardWebhooksV1a => Some("webhook-signature"),
             Self::HmacSha1 => Some("X-Signature"),
             Self::None => None,
         }
@@ -197,7 +209,15 @@ mod tests {
             .iter()
             .map(|s| serde_json::to_string(s).expect("json"))
             .collect();
-        assert_eq!(names, ["\"standard_webhooks\"", "\"hmac_sha1\"", "\"none\""]);
+        assert_eq!(
+            names,
+            [
+                "\"standard_webhooks\"",
+                "\"standard_webhooks_v1a\"",
+                "\"hmac_sha1\"",
+                "\"none\""
+            ]
+        );
         for s in SignatureScheme::ALL {
             assert_eq!(SignatureScheme::parse(&s.as_str().to_uppercase()), Ok(s));
         }

@@ -260,6 +260,8 @@ async fn main() -> anyhow::Result<()> {
         ("HERALD_SECRET_KEY", "ef".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_METRICS", "true".to_owned()),
+        // The bench measures throughput, not the per-account ingest quota.
+        ("HERALD_INGEST_EVENTS_PER_SECOND", "10000000".to_owned()),
     ];
     env.push(("HERALD_WORKERS", args.herald_workers.to_string()));
     let mut rx = Receiver::start().await;

@@ -31,6 +31,7 @@ const PAGES: &[(&str, &str)] = &[
     ("members", "/settings/members"),
     ("audit-log", "/settings/audit-log"),
     ("account", "/settings/account"),
+    ("security", "/settings/security"),
     ("error", "/settings/deliveries/abc"),
     ("login", "/login"),
     ("signup", "/signup"),
@@ -147,12 +148,38 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
         .expect("the test result links its delivery")
         .to_owned();
 
+    // The console check below sees what the Content-Security-Policy blocks: an inline script.
+    b.console().await;
+    b.eval(
+        "document.head.append(Object.assign(document.createElement('script'), {textContent: 'window.inline = 1'}));",
+    )
+    .await;
+    assert!(
+        b.console().await.iter().any(|m| m.contains("Content Security Policy")),
+        "the policy blocks inline scripts, and the console shows it"
+    );
     for (width, height) in WIDTHS {
         b.set_window_size(width, height).await;
         for (name, path) in PAGES {
             let path = path.replace("{webhook}", &webhook).replace("{delivery}", &delivery);
             b.goto(&format!("{base}{path}")).await;
             look(&b, name, width).await;
+            let csp: Vec<String> = b
+                .console()
+                .await
+                .into_iter()
+                .filter(|m| m.contains("Content Security Policy"))
+                .collect();
+            assert!(
+                csp.is_empty(),
+                "{name}: the page breaks its Content-Security-Policy: {csp:?}"
+            );
+            assert_eq!(
+                b.eval("return document.documentElement.classList.contains('js');")
+                    .await,
+                true,
+                "{name}: the dashboard's scripts run under the policy"
+            );
         }
     }
     b.close().await;

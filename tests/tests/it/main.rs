@@ -1,8 +1,10 @@
 //! Black-box tests: each starts the real server on a random port with a fresh database.
 
+mod account_security;
 mod accounts;
 mod api;
 mod audit_reading;
+mod backup;
 mod browser;
 mod crash;
 mod credentials;
@@ -12,6 +14,7 @@ mod delivery_log;
 mod disk_full;
 mod error_pages;
 mod event_types;
+mod hardening;
 mod health;
 mod history;
 mod hostile_ingest;
@@ -21,7 +24,9 @@ mod metrics;
 mod openapi;
 mod pg_restart;
 mod prg;
+mod quota;
 mod scale_out;
+mod signatures_v1a;
 mod slow_clients;
 mod tokens;
 mod validation;

@@ -303,7 +303,7 @@ pub async fn replay_progress(
     else {
         return Ok(None);
     };
-    let diff: serde_json::Value = serde_json::from_str(&row.diff).unwrap_or_default();
+    let diff: serde_json::Value = crate::domain::stored_json::parse("audit_log.diff", &row.diff)?;
     let total = diff["count"]["after"].as_u64().unwrap_or(0);
     let done = delivery::Entity::find()
         .filter(delivery::Column::AccountId.eq(account_id))

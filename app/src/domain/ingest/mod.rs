@@ -395,7 +395,7 @@ pub async fn event_body(conn: &impl ConnectionTrait, account_id: i64, event_id: 
         .one(conn)
         .await?
         .ok_or(super::DomainError::NotFound)?;
-    serde_json::from_str(&e.body).map_err(|err| sea_orm::DbErr::Custom(format!("events.body: {err}")).into())
+    crate::domain::stored_json::parse("events.body", &e.body)
 }
 
 /// The body `hook` sends for a **Send Test** sample event: the same rendering as a real event,

@@ -7,16 +7,17 @@ use serde_json::{Map, Value};
 use entity::{company, profile};
 
 use super::message::{Kind, Message};
-use crate::domain::DomainResult;
+use crate::domain::{DomainResult, stored_json};
 
-fn merged(stored: &str, new: Option<&Value>) -> String {
-    let mut base: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+/// `stored` (the column's text, `column` naming it) with `new`'s keys written over it.
+fn merged(column: &str, stored: &str, new: Option<&Value>) -> DomainResult<String> {
+    let mut base: Map<String, Value> = stored_json::parse(column, stored)?;
     if let Some(Value::Object(update)) = new {
         for (k, v) in update {
             base.insert(k.clone(), v.clone());
         }
     }
-    Value::Object(base).to_string()
+    Ok(Value::Object(base).to_string())
 }
 
 /// Records an identify's traits on the user, or a group's traits on the company and the user's
@@ -38,7 +39,7 @@ pub async fn apply(conn: &impl ConnectionTrait, account_id: i64, m: &Message, no
                 .await?;
             match existing {
                 Some(c) => {
-                    let traits = merged(&c.traits, m.body.get("traits"));
+                    let traits = merged("companies.traits", &c.traits, m.body.get("traits"))?;
                     let mut active: company::ActiveModel = c.into();
                     active.traits = Set(traits);
                     active.updated_at = Set(now);
@@ -48,7 +49,7 @@ pub async fn apply(conn: &impl ConnectionTrait, account_id: i64, m: &Message, no
                     company::ActiveModel {
                         account_id: Set(account_id),
                         group_id: Set(group_id.clone()),
-                        traits: Set(merged("{}", m.body.get("traits"))),
+                        traits: Set(merged("companies.traits", "{}", m.body.get("traits"))?),
                         updated_at: Set(now),
                         ..Default::default()
                     }
@@ -80,7 +81,7 @@ async fn upsert_user(
         .await?;
     match existing {
         Some(p) => {
-            let new_traits = merged(&p.traits, traits);
+            let new_traits = merged("profiles.traits", &p.traits, traits)?;
             let mut active: profile::ActiveModel = p.into();
             active.traits = Set(new_traits);
             if let Some(g) = group_id {
@@ -93,7 +94,7 @@ async fn upsert_user(
             profile::ActiveModel {
                 account_id: Set(account_id),
                 user_id: Set(user_id.to_owned()),
-                traits: Set(merged("{}", traits)),
+                traits: Set(merged("profiles.traits", "{}", traits)?),
                 group_id: Set(group_id.cloned()),
                 updated_at: Set(now),
                 ..Default::default()
@@ -136,7 +137,7 @@ pub async fn lookup(
             .one(conn)
             .await?
     {
-        found.user_traits = serde_json::from_str(&p.traits).unwrap_or_default();
+        found.user_traits = stored_json::parse("profiles.traits", &p.traits)?;
         if company_id.is_none() {
             company_id = p.group_id;
         }
@@ -148,7 +149,7 @@ pub async fn lookup(
             .one(conn)
             .await?
     {
-        found.company_traits = serde_json::from_str(&c.traits).unwrap_or_default();
+        found.company_traits = stored_json::parse("companies.traits", &c.traits)?;
     }
     found.company_id = company_id;
     Ok(found)

@@ -190,7 +190,7 @@ async fn company_of(conn: &impl ConnectionTrait, account_id: i64, m: &Message) -
     else {
         return Ok(Company::default());
     };
-    let traits: Value = serde_json::from_str(&row.traits).unwrap_or_default();
+    let traits: Value = crate::domain::stored_json::parse("companies.traits", &row.traits)?;
     let trait_text = |key: &str| {
         traits
             .get(key)

@@ -14,6 +14,7 @@ use entity::delivery::DeliveryStatus;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::signing;
+use herald_jobs::spec::SignatureScheme;
 
 use super::audit::{self, Actor, ActorKind, Entry, REDACTED};
 use super::page::{Page, PageRequest};
@@ -104,6 +105,13 @@ pub async fn update(
     let spec = input.parse(&account_app_ids(db, actor.account_id).await?)?;
     let txn = begin_write(db).await?;
     let current = get(&txn, actor.account_id, public_id).await?;
+    let (before, after) = (current.spec.signature_scheme, spec.signature_scheme);
+    if before != after && [before, after].contains(&SignatureScheme::StandardWebhooksV1a) {
+        return Err(DomainError::invalid(
+            "signature_scheme",
+            "The stored key cannot sign with the new scheme (ed25519 keys and shared secrets differ): create a new webhook with it.",
+        ));
+    }
     let mut row = stored::columns(&spec);
     row.id = Set(current.model.id);
     row.updated_by = Set(actor_label(actor));
@@ -240,6 +248,44 @@ pub async fn reveal_secret(
         _ => None,
     };
     Ok(Secrets { current, previous })
+}
+
+/// The public keys of a `standard_webhooks_v1a` webhook: what its receiver verifies with. Not
+/// secret, so readable with the `read` scope and shown on the webhook's page.
+#[derive(Debug, Clone)]
+pub struct PublicKeys {
+    pub current: String,
+    /// During a rotation: the previous key, still signing until the time given.
+    pub previous: Option<(String, i64)>,
+}
+
+/// The public keys of a webhook signed with ed25519, `None` for other schemes.
+///
+/// # Errors
+/// `NotFound`; a key that no longer opens or parses is a database error.
+pub async fn public_keys(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    account_id: i64,
+    public_id: &str,
+) -> DomainResult<Option<PublicKeys>> {
+    let s = reveal_secret(db, secrets, account_id, public_id).await?;
+    let public = |key: &str| {
+        herald_jobs::signing_v1a::public_key(key)
+            .map_err(|e| DomainError::Db(sea_orm::DbErr::Custom(format!("webhook signing key: {e}"))))
+    };
+    match s.current.as_deref() {
+        Some(key) if key.starts_with(herald_jobs::signing_v1a::SIGNING_KEY_PREFIX) => Ok(Some(PublicKeys {
+            current: public(key)?,
+            previous: match s.previous {
+                Some((old, until)) if old.starts_with(herald_jobs::signing_v1a::SIGNING_KEY_PREFIX) => {
+                    Some((public(&old)?, until))
+                }
+                _ => None,
+            },
+        })),
+        _ => Ok(None),
+    }
 }
 
 /// Deletes a webhook; its audit history stays.

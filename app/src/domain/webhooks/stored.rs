@@ -19,8 +19,7 @@ pub struct Webhook {
 }
 
 fn decode<T: DeserializeOwned>(column: &str, text: &str) -> DomainResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| sea_orm::DbErr::Custom(format!("webhooks.{column} holds an invalid value: {e}")).into())
+    crate::domain::stored_json::parse(&format!("webhooks.{column}"), text)
 }
 
 fn encode(value: &impl serde::Serialize) -> String {

@@ -9,6 +9,7 @@ use super::{Caller, ErrorBody, ListOut};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
 use crate::domain::roles::Scope;
+use crate::domain::{DomainError, stored_json};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
@@ -35,9 +36,11 @@ pub struct Party {
     label: String,
 }
 
-impl From<audit_log::Model> for AuditOut {
-    fn from(r: audit_log::Model) -> Self {
-        Self {
+impl TryFrom<audit_log::Model> for AuditOut {
+    type Error = DomainError;
+
+    fn try_from(r: audit_log::Model) -> Result<Self, DomainError> {
+        Ok(Self {
             id: r.id,
             action: r.action,
             actor: Party {
@@ -50,11 +53,11 @@ impl From<audit_log::Model> for AuditOut {
                 id: r.target_id,
                 label: r.target_label,
             },
-            diff: serde_json::from_str(&r.diff).unwrap_or(serde_json::Value::Null),
+            diff: stored_json::parse("audit_log.diff", &r.diff)?,
             ip: r.ip,
             user_agent: r.user_agent,
             created_at: rfc3339(r.created_at),
-        }
+        })
     }
 }
 
@@ -88,7 +91,7 @@ pub async fn list(
         target_id: q.target_id.clone(),
     };
     let page = audit::list(&state.db, caller.account_id(), &filter, req).await?;
-    Ok(web::Json(ListOut::from_page(page, AuditOut::from)))
+    Ok(web::Json(ListOut::from_page(page.try_map(AuditOut::try_from)?, |a| a)))
 }
 
 /// One audit row.
@@ -101,5 +104,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> Result<web::Json<AuditOut>, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(web::Json(audit::get(&state.db, caller.account_id(), *id).await?.into()))
+    Ok(web::Json(
+        audit::get(&state.db, caller.account_id(), *id).await?.try_into()?,
+    ))
 }

@@ -9,6 +9,7 @@ use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryFields, Delive
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
 use crate::domain::deliveries::{self, Filter, RawFilter};
 use crate::domain::roles::Scope;
+use crate::domain::stored_json;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 
@@ -131,11 +132,15 @@ pub async fn get(
 ) -> Result<web::Json<DeliveryDetailOut>, ApiError> {
     caller.require(Scope::Read)?;
     let d = deliveries::get(&state.db, caller.account_id(), *id).await?;
-    let body = d.delivery.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+    let body = stored_json::parse_opt("deliveries.body", d.delivery.body.as_deref())?;
     Ok(web::Json(DeliveryDetailOut {
         delivery: DeliveryFields::new(d.delivery, d.webhook.model.public_id),
         body,
-        attempts: d.attempts.into_iter().map(AttemptOut::from).collect(),
+        attempts: d
+            .attempts
+            .into_iter()
+            .map(AttemptOut::try_from)
+            .collect::<Result<_, _>>()?,
     }))
 }
 
@@ -205,7 +210,7 @@ pub async fn test(
     .await?;
     Ok(web::Json(TestOut {
         delivery: DeliveryOut::new(out.delivery, id.into_inner()),
-        attempt: out.attempt.map(AttemptOut::from),
+        attempt: out.attempt.map(AttemptOut::try_from).transpose()?,
     }))
 }
 

@@ -7,6 +7,7 @@ use entity::delivery::{self, DeliveryStatus};
 use entity::delivery_attempt;
 
 use crate::domain::deliveries::{Health, Row, Stage, State, Window};
+use crate::domain::{DomainError, stored_json};
 use crate::web::format::rfc3339;
 
 /// A delivery: one request (one event or a batch) to one webhook, with its latest outcome.
@@ -96,12 +97,12 @@ pub struct HeaderOut {
     value: String,
 }
 
-fn headers(text: Option<&str>) -> Vec<HeaderOut> {
-    text.and_then(|t| serde_json::from_str::<Vec<(String, String)>>(t).ok())
+fn headers(column: &str, text: Option<&str>) -> Result<Vec<HeaderOut>, DomainError> {
+    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, text)?
         .unwrap_or_default()
         .into_iter()
         .map(|(name, value)| HeaderOut { name, value })
-        .collect()
+        .collect())
 }
 
 /// One HTTP attempt of a delivery.
@@ -126,22 +127,24 @@ pub struct AttemptOut {
     error_message: Option<String>,
 }
 
-impl From<delivery_attempt::Model> for AttemptOut {
-    fn from(a: delivery_attempt::Model) -> Self {
-        Self {
+impl TryFrom<delivery_attempt::Model> for AttemptOut {
+    type Error = DomainError;
+
+    fn try_from(a: delivery_attempt::Model) -> Result<Self, DomainError> {
+        Ok(Self {
             id: a.id,
             attempt: a.attempt,
             trigger: a.trigger,
             started_at: rfc3339(a.started_at),
             duration_ms: a.duration_ms,
-            request_headers: headers(Some(&a.request_headers)),
+            request_headers: headers("delivery_attempts.request_headers", Some(&a.request_headers))?,
             request_body: a.request_body,
             response_status: a.response_status,
-            response_headers: headers(a.response_headers.as_deref()),
+            response_headers: headers("delivery_attempts.response_headers", a.response_headers.as_deref())?,
             response_body: a.response_body,
             error_kind: a.error_kind.map(|k| k.as_str().to_owned()),
             error_message: a.error_message,
-        }
+        })
     }
 }
 

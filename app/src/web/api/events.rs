@@ -25,7 +25,8 @@ pub struct IngestOut {
 /// invalid event refuses the whole request, naming it (`batch[3].event`).
 #[utoipa::path(tag = "events", request_body(content = Object, description = "A Segment-spec event or {\"batch\": [...]}"), responses(
     (status = 202, body = IngestOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+    (status = 429, description = "Over the account's events-per-second quota; retry after `Retry-After` seconds", body = ErrorBody)))]
 #[post("/events")]
 pub async fn ingest(
     state: web::Data<AppState>,

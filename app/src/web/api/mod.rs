@@ -8,6 +8,7 @@ mod delivery_json;
 mod doc_errors;
 mod event_types;
 mod events;
+mod public_key;
 mod tokens;
 mod webhooks;
 
@@ -70,6 +71,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::disable)
         .service(webhooks::rotate_secret)
         .service(webhooks::secret)
+        .service(public_key::get)
         .service(deliveries::list)
         .service(deliveries::log)
         .service(deliveries::get)

@@ -82,7 +82,7 @@ pub struct WebhookIn {
     filter: Option<Vec<ConditionIo>>,
     /// 1–30, default 5.
     timeout_secs: Option<i64>,
-    /// `standard_webhooks` (default), `hmac_sha1` or `none`.
+    /// `standard_webhooks` (default), `standard_webhooks_v1a` (ed25519), `hmac_sha1` or `none`.
     signature_scheme: Option<String>,
     /// Create only: your own secret instead of a generated one.
     secret: Option<String>,

@@ -13,6 +13,7 @@ use super::{Chrome, render};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::visits::user_agent_summary;
+use crate::domain::{DomainError, stored_json};
 use crate::web::AppState;
 use crate::web::error::PageError;
 use crate::web::format::When;
@@ -71,9 +72,11 @@ fn items(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl From<audit_log::Model> for AuditRow {
-    fn from(r: audit_log::Model) -> Self {
-        let diff: Value = serde_json::from_str(&r.diff).unwrap_or_default();
+impl TryFrom<audit_log::Model> for AuditRow {
+    type Error = DomainError;
+
+    fn try_from(r: audit_log::Model) -> Result<Self, DomainError> {
+        let diff: Value = stored_json::parse("audit_log.diff", &r.diff)?;
         let changes = diff
             .as_object()
             .map(|o| {
@@ -89,7 +92,7 @@ impl From<audit_log::Model> for AuditRow {
             })
             .unwrap_or_default();
         let user_agent = r.user_agent.unwrap_or_default();
-        Self {
+        Ok(Self {
             id: r.id,
             when: When::at(r.created_at),
             actor: format!("{} ({})", r.actor_label, r.actor_type),
@@ -101,7 +104,7 @@ impl From<audit_log::Model> for AuditRow {
             ip: r.ip.unwrap_or_default(),
             user_agent_summary: user_agent_summary(&user_agent),
             user_agent,
-        }
+        })
     }
 }
 
@@ -151,7 +154,7 @@ pub async fn page(
     };
     let page = AuditPage {
         chrome: Chrome::new(&req, &user, "audit-log"),
-        page: page.map(AuditRow::from),
+        page: page.try_map(AuditRow::try_from)?,
         target_filter,
         filter_query,
     };

@@ -54,7 +54,7 @@ pub async fn signup(
         account_name: form.account_name,
     };
     match accounts::signup(&state.db, &input, &origin(&req)).await {
-        Ok(created) => start_session(&state, created.user.id, created.account.id).await,
+        Ok(created) => start_session(&req, &state, &created.user, created.account.id).await,
         Err(e) if is_form_error(&e) => {
             let page = SignupPage {
                 csrf: token_for(&req),
@@ -111,7 +111,7 @@ pub async fn login(
                 };
                 return render(StatusCode::FORBIDDEN, &page);
             };
-            start_session(&state, user.id, account.id).await
+            start_session(&req, &state, &user, account.id).await
         }
         Err(e @ (DomainError::Unauthorized(_) | DomainError::RateLimited(_))) => {
             let status = if matches!(e, DomainError::RateLimited(_)) {
@@ -130,9 +130,20 @@ pub async fn login(
     }
 }
 
-async fn start_session(state: &AppState, user_id: i64, account_id: i64) -> Result<HttpResponse, PageError> {
-    let token = auth::create_session(&state.db, user_id, account_id, state.session_ttl_hours).await?;
-    Ok(redirect_with_cookie("/", session::cookie(state, token)))
+/// Logs in: the session cookie, then the dashboard, or the two-factor step when the user has it.
+async fn start_session(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &entity::user::Model,
+    account_id: i64,
+) -> Result<HttpResponse, PageError> {
+    let token = auth::create_session(&state.db, user, account_id, state.session_ttl_hours, &origin(req)).await?;
+    let next = if user.totp_enabled_at.is_some() {
+        "/login/two-factor"
+    } else {
+        "/"
+    };
+    Ok(redirect_with_cookie(next, session::cookie(state, token)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,7 +226,7 @@ pub async fn accept_invite(
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Result<HttpResponse, PageError> {
     match members::accept(&state.db, &secret, &form.password, &origin(&req)).await {
-        Ok((user, account_id)) => start_session(&state, user.id, account_id).await,
+        Ok((user, account_id)) => start_session(&req, &state, &user, account_id).await,
         Err(e @ (DomainError::Unauthorized(_) | DomainError::RateLimited(_) | DomainError::Invalid(_))) => {
             let status = match e {
                 DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

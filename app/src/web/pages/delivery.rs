@@ -12,6 +12,7 @@ use super::auth::Empty;
 use super::deliveries::{StageView, pretty};
 use super::{Chrome, render, see_other};
 use crate::domain::deliveries::{self, Stage};
+use crate::domain::{DomainError, stored_json};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
@@ -19,13 +20,13 @@ use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// `name: value` lines of stored headers.
-fn header_lines(text: Option<&str>) -> String {
-    text.and_then(|t| serde_json::from_str::<Vec<(String, String)>>(t).ok())
+fn header_lines(column: &str, text: Option<&str>) -> Result<String, DomainError> {
+    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, text)?
         .unwrap_or_default()
         .into_iter()
         .map(|(n, v)| format!("{n}: {v}"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n"))
 }
 
 /// An attempt row of the delivery page.
@@ -43,10 +44,12 @@ pub struct AttemptRow {
     pub response_body: String,
 }
 
-impl From<delivery_attempt::Model> for AttemptRow {
-    fn from(a: delivery_attempt::Model) -> Self {
+impl TryFrom<delivery_attempt::Model> for AttemptRow {
+    type Error = DomainError;
+
+    fn try_from(a: delivery_attempt::Model) -> Result<Self, DomainError> {
         let ok = a.error_kind.is_none() && a.response_status.is_some_and(|s| (200..300).contains(&s));
-        Self {
+        Ok(Self {
             attempt: a.attempt,
             when: When::at(a.started_at),
             duration: format!("{} ms", a.duration_ms),
@@ -58,11 +61,11 @@ impl From<delivery_attempt::Model> for AttemptRow {
             badge: if ok { "green" } else { "red" },
             trigger: a.trigger,
             error_message: a.error_message,
-            request_headers: header_lines(Some(&a.request_headers)),
+            request_headers: header_lines("delivery_attempts.request_headers", Some(&a.request_headers))?,
             request_body: a.request_body.as_deref().map(pretty).unwrap_or_default(),
-            response_headers: header_lines(a.response_headers.as_deref()),
+            response_headers: header_lines("delivery_attempts.response_headers", a.response_headers.as_deref())?,
             response_body: a.response_body.as_deref().map(pretty).unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -123,7 +126,11 @@ pub async fn page(
         trigger: d.delivery.trigger,
         created: When::at(d.delivery.created_at),
         body: d.delivery.body.as_deref().map(pretty),
-        attempts: d.attempts.into_iter().map(AttemptRow::from).collect(),
+        attempts: d
+            .attempts
+            .into_iter()
+            .map(AttemptRow::try_from)
+            .collect::<Result<_, _>>()?,
         notice: retried.then_some(if stage.is_moving() {
             "Sent again: waiting for the new attempt (this page refreshes by itself)."
         } else {

@@ -12,6 +12,7 @@ mod event_types;
 mod health;
 mod members;
 mod overview;
+mod security;
 mod tokens;
 mod webhook_form;
 mod webhooks;
@@ -93,7 +94,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/settings/event-types/{id}/restore",
             web::post().to(event_types::restore),
         )
-        .route("/settings/audit-log", web::get().to(audit::page));
+        .route("/settings/audit-log", web::get().to(audit::page))
+        .configure(security_routes);
+}
+
+/// Routes of Settings → Security and the login's two-factor step.
+fn security_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login/two-factor", web::get().to(security::login_code_page))
+        .route("/login/two-factor", web::post().to(security::login_code))
+        .route("/settings/security", web::get().to(security::page))
+        .route("/settings/security/password", web::post().to(security::change_password))
+        .route(
+            "/settings/security/sessions/revoke",
+            web::post().to(security::sign_out_everywhere),
+        )
+        .route(
+            "/settings/security/two-factor",
+            web::post().to(security::begin_two_factor),
+        )
+        .route(
+            "/settings/security/two-factor/confirm",
+            web::post().to(security::confirm_two_factor),
+        )
+        .route(
+            "/settings/security/two-factor/disable",
+            web::post().to(security::disable_two_factor),
+        )
+        .route(
+            "/settings/security/require-two-factor",
+            web::post().to(security::require_two_factor),
+        );
 }
 
 async fn home(user: Option<CurrentUser>) -> HttpResponse {
@@ -184,11 +214,11 @@ impl From<Vec<FieldError>> for FormErrors {
 /// Renders a template with a status (askama's responder always answers 200).
 ///
 /// # Errors
-/// A template that fails to render (a bug), answered as 500.
+/// A template that fails to render (a bug), logged here and answered as 500.
 pub fn render(status: actix_web::http::StatusCode, tpl: &impl Template) -> Result<HttpResponse, PageError> {
     let html = tpl.render().map_err(|e| {
         tracing::error!(error = %e, "template failed to render");
-        PageError::BadForm("The page could not be rendered.".into())
+        PageError::Render
     })?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -225,4 +255,32 @@ pub fn form_status(e: &crate::domain::DomainError) -> actix_web::http::StatusCod
 #[must_use]
 pub fn is_form_error(e: &crate::domain::DomainError) -> bool {
     !e.field_errors().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+    use askama::Template;
+
+    /// A value whose display fails, as a template bug would.
+    struct Failing;
+
+    impl std::fmt::Display for Failing {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+
+    #[derive(Template)]
+    #[template(source = "<p>{{ value }}</p>", ext = "html")]
+    struct Broken {
+        value: Failing,
+    }
+
+    #[test]
+    fn a_template_that_fails_to_render_answers_500_not_400() {
+        let err = super::render(StatusCode::OK, &Broken { value: Failing }).unwrap_err();
+        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

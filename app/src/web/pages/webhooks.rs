@@ -190,6 +190,8 @@ struct DetailPage {
     has_secret: bool,
     /// Shown once, on the page "Reveal" redirects to (see [`reveal`]).
     revealed: Option<Secrets>,
+    /// The ed25519 public keys of a `standard_webhooks_v1a` webhook, always shown.
+    public_keys: Option<webhooks::PublicKeys>,
     previous_until: Option<When>,
     notice: Option<&'static str>,
     tab: &'static str,
@@ -249,9 +251,11 @@ async fn detail_view(
         PageRequest::parse(None, history_cursor)?,
     )
     .await?
-    .map(AuditRow::from);
+    .try_map(AuditRow::try_from)?;
     let action = format!("/settings/webhooks/{}", w.model.public_id);
+    let public_keys = webhooks::public_keys(&state.db, &state.secrets, user.account.id, &w.model.public_id).await?;
     Ok(DetailPage {
+        public_keys,
         chrome: Chrome::new(req, user, "webhooks"),
         form: FormView::from_input(&w.spec.to_input(), action, false),
         id: w.model.public_id,
