@@ -51,6 +51,14 @@ pub struct Config {
     /// server) answers `GET /metrics`. Read only with `HERALD_METRICS` on; `herald serve`
     /// answers on its web port and ignores it.
     pub metrics_bind: Option<String>,
+    /// `HERALD_BREAKER_AFTER`, default 10: failed attempts in a row to one webhook after which
+    /// its circuit breaker opens (its deliveries wait; single probes test the endpoint).
+    pub breaker_after: u32,
+    /// `HERALD_BREAKER_PROBE`, default `5s`: the wait before an open breaker's first probe; it
+    /// doubles with every failed probe, up to `HERALD_BREAKER_PROBE_MAX` (default `5m`).
+    pub breaker_probe: Duration,
+    /// `HERALD_BREAKER_PROBE_MAX`, default `5m`: the longest wait between two probes.
+    pub breaker_probe_max: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +78,9 @@ impl std::fmt::Debug for Config {
             .field("maintenance_every", &self.maintenance_every)
             .field("metrics", &self.metrics)
             .field("metrics_bind", &self.metrics_bind)
+            .field("breaker_after", &self.breaker_after)
+            .field("breaker_probe", &self.breaker_probe)
+            .field("breaker_probe_max", &self.breaker_probe_max)
             .finish()
     }
 }
@@ -89,6 +100,9 @@ const KNOWN: &[&str] = &[
     "HERALD_MAINTENANCE_EVERY_SECS",
     "HERALD_METRICS",
     "HERALD_METRICS_BIND",
+    "HERALD_BREAKER_AFTER",
+    "HERALD_BREAKER_PROBE",
+    "HERALD_BREAKER_PROBE_MAX",
 ];
 
 impl Config {
@@ -165,8 +179,19 @@ impl Config {
             ),
             None => Duration::from_secs(60),
         };
+        let breaker_after = match var("HERALD_BREAKER_AFTER") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .context("HERALD_BREAKER_AFTER must be a whole number from 1 to 1000")?,
+            None => 10,
+        };
         Ok(Self {
             database_url,
+            breaker_after,
+            breaker_probe: delay("HERALD_BREAKER_PROBE", Duration::from_secs(5))?,
+            breaker_probe_max: delay("HERALD_BREAKER_PROBE_MAX", Duration::from_secs(300))?,
             bind: var("HERALD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             base_url: var("HERALD_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             secret_key,
@@ -186,6 +211,19 @@ impl Config {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// One delay written as in `HERALD_RETRY_SCHEDULE` (`500ms`, `5s`, `5m`); `default` when unset.
+fn delay(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => {
+            match herald_jobs::queue::parse_retry_schedule(&v).map_err(|e| anyhow::anyhow!("{name}: {e}"))?[..] {
+                [d] if !d.is_zero() => Ok(d),
+                _ => anyhow::bail!("{name} must be one delay greater than zero, such as 5s"),
+            }
+        }
+    }
 }
 
 /// A true/false variable; unset is false.

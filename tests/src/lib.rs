@@ -70,6 +70,9 @@ impl TestApp {
             maintenance_every: Duration::from_secs(60),
             metrics: false,
             metrics_bind: None,
+            breaker_after: 10,
+            breaker_probe: Duration::from_millis(500),
+            breaker_probe_max: Duration::from_secs(2),
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");

@@ -24,6 +24,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 
 use super::budget::{Local, Slot};
+use super::fair::Ask;
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
 use crate::attempt::{SettleLayer, SettleMsg, settle_loop};
 use crate::metric_names::{QUEUE_CLAIM_ROWS, QUEUE_CLAIM_SECONDS};
@@ -53,6 +54,8 @@ pub struct DeliveryBackend {
     /// When lane 1 was last claimed, and whether that claim came back full.
     last_retry_claim: Option<Instant>,
     retries_full: bool,
+    /// Where the fair claim's round-robin goes on (shared with the claim in flight).
+    cursor: Arc<std::sync::atomic::AtomicI64>,
     settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
 }
@@ -83,6 +86,7 @@ impl DeliveryBackend {
             last_reap: None,
             last_retry_claim: None,
             retries_full: false,
+            cursor: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             settle_rx: None,
             close: None,
         }
@@ -172,7 +176,17 @@ impl DeliveryBackend {
             self.last_retry_claim = Some(Instant::now());
         }
         let capped = limit < batch;
-        self.fetch = Some(claim(self.queue.clone(), limit, capped, reap, retries).boxed());
+        self.fetch = Some(
+            claim(
+                self.queue.clone(),
+                Arc::clone(&self.cursor),
+                limit,
+                capped,
+                reap,
+                retries,
+            )
+            .boxed(),
+        );
     }
 
     fn pop(&mut self) -> Option<Task<ClaimedDelivery>> {
@@ -193,9 +207,11 @@ impl DeliveryBackend {
     }
 }
 
-/// Reaps (when due), then claims lane 0, then (when `retries`) lane 1 within the retry budget.
+/// Reaps (when due), then claims fairly across webhooks (see [`super::fair`]): first attempts,
+/// and (when `retries`) retries within the queue's retry budget.
 async fn claim(
     queue: DeliveryQueue,
+    cursor: Arc<std::sync::atomic::AtomicI64>,
     limit: usize,
     capped: bool,
     reap: bool,
@@ -211,27 +227,24 @@ async fn claim(
         }
     }
     let lease_ms = i64::try_from(inner.cfg.lease.as_millis()).unwrap_or(i64::MAX);
-    let lease_until = now.saturating_add(lease_ms);
-    let started = Instant::now();
-    let mut rows = inner.pool.claim(0, limit, now, lease_until).await?;
-    let mut limited = capped && rows.len() == limit;
-    let want = if retries { limit - rows.len() } else { 0 };
+    let want = if retries { limit } else { 0 };
     let reserved = Reservation::take(&inner.retries, inner.cfg.max_retry_in_flight.max(1), want);
-    let mut retries_full = false;
-    if want > 0 {
-        if reserved.count > 0 {
-            let claimed = inner.pool.claim(1, reserved.count, now, lease_until).await?;
-            retries_full = claimed.len() == reserved.count;
-            limited |= retries_full && (reserved.count < want || capped);
-            rows.extend(claimed);
-        } else {
-            limited = true;
-        }
-    }
+    let started = Instant::now();
+    let ask = Ask {
+        limit,
+        retries: reserved.count,
+        now,
+        lease_until: now.saturating_add(lease_ms),
+        cursor: cursor.load(Ordering::Acquire),
+    };
+    let got = inner.pool.claim_fair(ask, &inner.cfg).await?;
+    cursor.store(got.cursor, Ordering::Release);
+    let retries_full = reserved.count > 0 && got.retries == reserved.count;
+    let limited = (capped && got.rows.len() == limit) || retries_full || (want > 0 && reserved.count == 0);
     metrics::histogram!(QUEUE_CLAIM_SECONDS).record(started.elapsed().as_secs_f64());
-    metrics::histogram!(QUEUE_CLAIM_ROWS).record(rows.len() as f64);
+    metrics::histogram!(QUEUE_CLAIM_ROWS).record(got.rows.len() as f64);
     Ok(Claimed {
-        rows,
+        rows: got.rows,
         limited,
         retries_full,
         reserved,

@@ -15,6 +15,7 @@ mod isolation;
 mod members;
 mod metrics;
 mod openapi;
+mod pacing;
 mod prg;
 mod scale_out;
 mod tokens;
