@@ -204,6 +204,60 @@ impl Browser {
         }
     }
 
+    /// Resizes the window so the page's viewport is `width` × `height` CSS pixels (the window's
+    /// own frame, if any, is added), as a laptop or phone would show it.
+    ///
+    /// # Panics
+    /// On a WebDriver error.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.expect("resize");
+        let inner = self.eval("return [window.innerWidth, window.innerHeight];").await;
+        let frame = |i: usize, want: u32| {
+            let got = u32::try_from(inner[i].as_u64().expect("a size")).expect("a small size");
+            want.saturating_sub(got)
+        };
+        let (extra_w, extra_h) = (frame(0, width), frame(1, height));
+        if extra_w > 0 || extra_h > 0 {
+            self.client
+                .set_window_size(width + extra_w, height + extra_h)
+                .await
+                .expect("resize");
+        }
+    }
+
+    /// Runs `script` (a function body; `return` gives the result) in the page.
+    ///
+    /// # Panics
+    /// On a WebDriver or script error.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, Vec::new()).await.expect("script runs")
+    }
+
+    /// Accepts the `confirm()` dialog the last action opened (`data-confirm` forms).
+    ///
+    /// # Panics
+    /// When no dialog is open.
+    pub async fn accept_dialog(&self) {
+        self.client.accept_alert().await.expect("a confirmation dialog");
+    }
+
+    /// Waits (up to 10 s) until the element matching `css` reads `expected`, as after a script
+    /// changed it.
+    ///
+    /// # Panics
+    /// When it does not in time.
+    pub async fn wait_for_text_to_be(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.text(css).await;
+            if now.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} reads {now:?}, not {expected:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a PNG screenshot under `<workspace>/target/screenshots/<name>.png` for people to
     /// look at (kept out of the source tree, beside the build output).
     ///

@@ -5,9 +5,9 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
 use serde_json::json;
 
+use super::error_pages::{self, Shown};
 use crate::domain::DomainError;
 
 /// The status for each kind of domain error.
@@ -100,15 +100,8 @@ impl ResponseError for ApiError {
     }
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    title: &'a str,
-    message: &'a str,
-}
-
-/// An error answered as an HTML page (or, for a missing login, a redirect to `/login`).
+/// An error answered as an HTML page (or, for a missing login, a redirect to `/login`); see
+/// [`super::error_pages`] for how the page gets its navigation.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     #[error(transparent)]
@@ -122,6 +115,9 @@ pub enum PageError {
     /// A form body that could not be read.
     #[error("{0}")]
     BadForm(String),
+    /// A query string that could not be read.
+    #[error("{0}")]
+    BadQuery(String),
 }
 
 impl ResponseError for PageError {
@@ -130,7 +126,7 @@ impl ResponseError for PageError {
             PageError::Domain(e) => status_of(e),
             PageError::LoginRequired => StatusCode::SEE_OTHER,
             PageError::Csrf => StatusCode::FORBIDDEN,
-            PageError::BadForm(_) => StatusCode::BAD_REQUEST,
+            PageError::BadForm(_) | PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -142,19 +138,20 @@ impl ResponseError for PageError {
         }
         let status = self.status_code();
         let message = match self {
+            PageError::Domain(DomainError::NotFound) => {
+                "There is nothing at this address: it may have been deleted, or the link is mistyped.".to_owned()
+            }
             PageError::Domain(e) => public_message(e),
             other => other.to_string(),
         };
-        let title = status.canonical_reason().unwrap_or("Error");
-        let body = ErrorPage {
-            status: status.as_u16(),
-            title,
-            message: &message,
-        }
-        .render()
-        .unwrap_or_else(|_| message.clone());
-        HttpResponse::build(status)
+        let shown = Shown {
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message,
+        };
+        let mut res = HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .body(body)
+            .body(error_pages::anonymous(status, &shown));
+        res.extensions_mut().insert(shown);
+        res
     }
 }

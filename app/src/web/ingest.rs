@@ -32,7 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/group", web::post().to(group))
             .route("/alias", web::post().to(alias))
             .route("/batch", web::post().to(batch))
-            .route("/import", web::post().to(batch)),
+            .route("/import", web::post().to(batch))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::Domain(DomainError::NotFound))
+            })),
     );
 }
 

@@ -2,9 +2,11 @@
 //! the REST API). Handlers parse and authorize, call one domain function, and render.
 
 pub mod api;
+mod assets;
 pub mod chart;
 pub mod csrf;
 pub mod error;
+pub mod error_pages;
 pub mod flash;
 pub mod format;
 pub mod health;
@@ -46,56 +48,31 @@ pub struct AppState {
     pub metrics: Option<crate::metrics::Exporter>,
 }
 
-/// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa).
+/// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa). Every
+/// path not taken before the dashboard's scope is the dashboard's, so its unknown paths, like its
+/// failures, answer [`error_pages`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(ingest::routes)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/static/herald.css", web::get().to(stylesheet))
-        .route("/static/favicon.svg", web::get().to(favicon))
-        .route("/static/rows.js", web::get().to(rows_script))
+        .configure(assets::routes)
         .service(
             web::scope("")
-                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
-                .configure(pages::routes),
-        )
-        .default_service(web::to(not_found));
+                .configure(error_pages::configure)
+                .configure(pages::routes)
+                .default_service(web::to(error_pages::not_found))
+                .wrap(actix_web::middleware::from_fn(error_pages::with_navigation))
+                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie)),
+        );
 }
 
 /// The Prometheus scrape (see [`crate::metrics`]); a 404 like any unknown path when off.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match &state.metrics {
         Some(exporter) => exporter.respond().await,
-        None => not_found().await,
+        None => {
+            actix_web::ResponseError::error_response(&error::PageError::Domain(crate::domain::DomainError::NotFound))
+        }
     }
-}
-
-/// The stylesheet is compiled in, so the binary runs from any directory.
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(include_str!("../../../static/herald.css"))
-}
-
-/// The webhook form's "Add" / "✕" row buttons (compiled in like the stylesheet).
-async fn rows_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(include_str!("../../../static/rows.js"))
-}
-
-async fn favicon() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(include_str!("../../../static/favicon.svg"))
-}
-
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .content_type("text/plain; charset=utf-8")
-        .body("Not found.")
 }

@@ -8,6 +8,156 @@ use herald_tests::receiver::Receiver;
 use herald_tests::{TestApp, unique};
 use reqwest::{Method, StatusCode};
 
+/// Every dashboard page the tour below visits: (screenshot name, path). `{webhook}` and
+/// `{delivery}` are filled in with objects the tour creates. Add new pages here.
+const PAGES: &[(&str, &str)] = &[
+    ("overview", "/overview"),
+    ("overview-7d", "/overview?range=7d"),
+    ("deliveries", "/deliveries"),
+    ("webhooks", "/settings/webhooks"),
+    ("webhook-new", "/settings/webhooks/new"),
+    ("webhook", "/settings/webhooks/{webhook}"),
+    ("webhook-settings", "/settings/webhooks/{webhook}?tab=settings"),
+    (
+        "webhook-replay",
+        "/settings/webhooks/{webhook}/replay?since=2000-01-01T00:00",
+    ),
+    ("webhook-history", "/settings/webhooks/{webhook}?tab=history"),
+    ("webhook-delete", "/settings/webhooks/{webhook}/delete"),
+    ("delivery", "/settings/deliveries/{delivery}"),
+    ("tokens", "/settings/tokens"),
+    ("apps", "/settings/apps"),
+    ("event-types", "/settings/event-types"),
+    ("members", "/settings/members"),
+    ("audit-log", "/settings/audit-log"),
+    ("account", "/settings/account"),
+    ("error", "/settings/deliveries/abc"),
+    ("login", "/login"),
+    ("signup", "/signup"),
+];
+
+/// A laptop, a phone and a small phone: (viewport width, viewport height).
+pub(super) const WIDTHS: [(u32, u32); 3] = [(1400, 1000), (420, 1400), (360, 1400)];
+
+/// The document's scroll and client widths, and the innermost elements reaching past its right
+/// edge (to name the culprit when the page scrolls sideways).
+const OVERFLOW: &str = r"
+    const d = document.documentElement;
+    const out = [...document.body.querySelectorAll('*')]
+        .filter((e) => e.getBoundingClientRect().right > d.clientWidth + 0.5)
+        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > d.clientWidth + 0.5))
+        .slice(0, 5)
+        .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).trim().replace(/ +/g, '.') : ''));
+    return [d.scrollWidth, d.clientWidth, out.join(', ')];
+";
+
+/// Screenshots the page as `<name>-<width>` and, at phone width, asserts that nothing makes the
+/// document scroll sideways.
+pub(super) async fn look(b: &Browser, name: &str, width: u32) {
+    b.screenshot(&format!("{name}-{width}")).await;
+    if width <= 420 {
+        let sizes = b.eval(OVERFLOW).await;
+        assert!(
+            sizes[0].as_u64() <= sizes[1].as_u64(),
+            "{name} scrolls sideways at {width} px: scrollWidth {} > clientWidth {}; sticking out: {}",
+            sizes[0],
+            sizes[1],
+            sizes[2]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_at_laptop_and_phone_width_in_the_browser() {
+    let Some(b) = Browser::launch().await else { return };
+    let rx = Receiver::start().await;
+    let app = TestApp::spawn().await;
+    let base = app.base.clone();
+    let (_, phone_height) = WIDTHS[1];
+    let phone = WIDTHS[1].0;
+    b.set_window_size(phone, phone_height).await;
+
+    b.goto(&format!("{base}/signup")).await;
+    b.fill(
+        "email",
+        &unique("a-rather-long-address.for-the-tour@example-company.com"),
+    )
+    .await;
+    b.fill("password", PASSWORD).await;
+    b.fill("account_name", "Tour Co").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_path("/overview").await;
+    look(&b, "overview-empty", phone).await;
+    b.goto(&format!("{base}/settings/webhooks")).await;
+    look(&b, "webhooks-empty", phone).await;
+
+    b.goto(&format!("{base}/settings/tokens")).await;
+    b.fill("name", "Backend ingest").await;
+    b.click("input[name=scopes][value=ingest]").await;
+    b.click("input[name=scopes][value=read]").await;
+    b.click("form[action='/settings/tokens'] button[type=submit]").await;
+    b.wait_for_text("#new-token").await;
+    b.click("button.copy[data-copy-target='#new-token']").await;
+    b.wait_for_text_to_be("button.copy[data-copy-target='#new-token']", "Copied")
+        .await;
+    look(&b, "token-created", phone).await;
+
+    // A second app after the token: an ingest token made now would have to name its app.
+    b.goto(&format!("{base}/settings/apps")).await;
+    b.fill("name", "Marketing site").await;
+    b.click("form[action='/settings/apps'] button[type=submit]").await;
+    b.wait_for_text("input[value='Marketing site']").await;
+
+    b.goto(&format!("{base}/settings/event-types")).await;
+    b.fill("name", "Order Completed").await;
+    b.click("form[action='/settings/event-types'] button[type=submit]")
+        .await;
+    b.wait_for_text("#event-type-1, tr[id^=event-type-]").await;
+
+    b.goto(&format!("{base}/settings/members")).await;
+    b.fill("email", &unique("teammate@example.com")).await;
+    b.click("form[action='/settings/members/invite'] button[type=submit]")
+        .await;
+    b.wait_for_text("#invite-link").await;
+    look(&b, "invite-created", phone).await;
+
+    b.goto(&format!("{base}/settings/webhooks/new")).await;
+    b.fill("name", "Notify my CRM").await;
+    b.fill(
+        "url",
+        &format!(
+            "{}/hooks/herald/a-rather-long-path/that-must-wrap-on-a-phone?token=0123456789abcdef0123456789abcdef",
+            rx.url
+        ),
+    )
+    .await;
+    b.fill_nth("input[name=pattern]", 0, "*").await;
+    b.click("#save-webhook").await;
+    b.wait_for_text(".alert.success").await;
+    let webhook = b.path().await.trim_start_matches("/settings/webhooks/").to_owned();
+    b.click("#send-test").await;
+    b.wait_for_text("#test-status").await;
+    look(&b, "webhook-tested", phone).await;
+    let link = b
+        .eval("return document.querySelector('#test-result a').getAttribute('href');")
+        .await;
+    let delivery = link
+        .as_str()
+        .and_then(|l| l.strip_prefix("/settings/deliveries/"))
+        .expect("the test result links its delivery")
+        .to_owned();
+
+    for (width, height) in WIDTHS {
+        b.set_window_size(width, height).await;
+        for (name, path) in PAGES {
+            let path = path.replace("{webhook}", &webhook).replace("{delivery}", &delivery);
+            b.goto(&format!("{base}{path}")).await;
+            look(&b, name, width).await;
+        }
+    }
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_log_in_and_manage_an_ingest_token_in_the_browser() {
     let Some(b) = Browser::launch().await else { return };
@@ -51,6 +201,7 @@ async fn sign_up_log_in_and_manage_an_ingest_token_in_the_browser() {
         "a live ingest token is known but lacks the read scope"
     );
     b.click("form[action$='/revoke'] button").await;
+    b.accept_dialog().await;
     assert_eq!(b.wait_for_text("span.badge.grey").await, "revoked");
     let (status, body) = api.api(Method::GET, &secret, "/apps", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");

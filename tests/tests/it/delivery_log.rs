@@ -1,7 +1,7 @@
 //! Issue 13: the delivery log across webhooks (`/deliveries`, `GET /api/v1/deliveries`) with its
 //! filters and keyset pages both ways, and Replay that may include retrying deliveries.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,22 +11,9 @@ use herald_tests::http::Session;
 use herald_tests::receiver::{Receiver, Reply};
 
 use super::delivery::{account, send, webhook};
+use super::history::until;
 
 const WAIT: Duration = Duration::from_secs(15);
-
-/// `GET` `path` until `done` holds for its JSON.
-async fn until(s: &Session, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, v) = s.api(Method::GET, token, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {v}");
-        if done(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{path}: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn ids(v: &Value) -> Vec<i64> {
     v["data"]

@@ -24,7 +24,7 @@ fn now_rfc3339() -> String {
 }
 
 /// Polls the API until `path` answers a JSON value for which `done` holds.
-async fn until(s: &Session, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(super) async fn until(s: &Session, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
         let (status, v) = s.api(Method::GET, token, path, None).await;

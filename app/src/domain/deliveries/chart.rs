@@ -1,10 +1,10 @@
 //! Attempts per hour, delivered vs failed, for one webhook or a whole account: the series behind
 //! the charts of the webhook page and the overview. Test sends never count (as in health).
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use entity::delivery_attempt;
+use entity::{delivery_attempt, webhook};
 
 use super::health::{HOUR_MS, OK_SQL};
 use crate::db::now_ms;
@@ -85,7 +85,16 @@ pub async fn series(conn: &impl ConnectionTrait, scope: Scope, range: Range) -> 
         .filter(delivery_attempt::Column::StartedAt.gte(first * HOUR_MS));
     let q = match scope {
         Scope::Webhook(id) => q.filter(delivery_attempt::Column::WebhookId.eq(id)),
-        Scope::Account(id) => q.filter(delivery_attempt::Column::AccountId.eq(id)),
+        // By the account's webhooks: each is one range of `delivery_attempts_webhook_time`.
+        Scope::Account(id) => q.filter(
+            delivery_attempt::Column::WebhookId.in_subquery(
+                Query::select()
+                    .column(webhook::Column::Id)
+                    .from(webhook::Entity)
+                    .and_where(webhook::Column::AccountId.eq(id))
+                    .to_owned(),
+            ),
+        ),
     };
     let rows: Vec<(i64, i64, Option<i64>)> = q
         .select_only()

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use entity::{app, delivery, delivery_attempt, delivery_item, event, webhook};
@@ -93,10 +93,8 @@ pub async fn list(
         q = q.filter(s.condition());
     }
     if let Some(p) = &filter.event_prefix {
-        q = q.filter(Expr::cust_with_values(
-            "LOWER(event_name) LIKE ? ESCAPE '\\'",
-            [prefix_pattern(p)],
-        ));
+        let lower = Expr::expr(Func::lower(Expr::col(delivery::Column::EventName)));
+        q = q.filter(lower.like(LikeExpr::new(prefix_pattern(p)).escape('\\')));
     }
     if let Some(u) = &filter.user_id {
         q = q.filter(of_events(account_id, event::Column::UserId, u));

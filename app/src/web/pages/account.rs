@@ -10,7 +10,7 @@ use crate::domain::accounts::{self, AccountUpdate};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 #[derive(Template)]
@@ -21,7 +21,7 @@ struct AccountPage {
     hipaa_mode: bool,
     visit_timeout_minutes: String,
     slug: String,
-    created: String,
+    created: When,
     saved: bool,
     errors: FormErrors,
 }
@@ -38,7 +38,7 @@ fn view(req: &HttpRequest, user: &CurrentUser) -> AccountPage {
         hipaa_mode: user.account.hipaa_mode,
         visit_timeout_minutes: user.account.visit_timeout_minutes.to_string(),
         slug: user.account.slug.clone(),
-        created: short(user.account.created_at),
+        created: When::at(user.account.created_at),
         saved: false,
         errors: FormErrors::default(),
     }

@@ -12,7 +12,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 struct AppRow {
@@ -20,7 +20,7 @@ struct AppRow {
     name: String,
     app_token: String,
     write_key: String,
-    created: String,
+    created: When,
 }
 
 #[derive(Template)]
@@ -61,7 +61,7 @@ async fn view(
             name: a.name,
             app_token: a.app_token,
             write_key: a.write_key,
-            created: short(a.created_at),
+            created: When::at(a.created_at),
         }),
         new_name: String::new(),
         errors: FormErrors::default(),

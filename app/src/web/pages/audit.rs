@@ -15,13 +15,13 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::visits::user_agent_summary;
 use crate::web::AppState;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// An audit row as pages show it (the audit log and a webhook's history tab).
 pub struct AuditRow {
     pub id: i64,
-    pub when: String,
+    pub when: When,
     pub actor: String,
     pub action: String,
     pub target: String,
@@ -91,7 +91,7 @@ impl From<audit_log::Model> for AuditRow {
         let user_agent = r.user_agent.unwrap_or_default();
         Self {
             id: r.id,
-            when: short(r.created_at),
+            when: When::at(r.created_at),
             actor: format!("{} ({})", r.actor_label, r.actor_type),
             action: r.action,
             target: format!("{} {}", r.target_type, r.target_label),

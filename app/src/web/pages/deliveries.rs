@@ -18,7 +18,7 @@ use crate::web::AppState;
 use crate::web::chart::ChartView;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// The badge colour of a stage: green delivered, red failed, amber retrying, grey the rest.
@@ -55,7 +55,7 @@ pub struct StageView {
     /// "attempt 3 of 8", for a retrying delivery.
     pub next_attempt: Option<String>,
     /// When that attempt is due.
-    pub next_at: Option<String>,
+    pub next_at: Option<When>,
 }
 
 impl StageView {
@@ -68,7 +68,7 @@ impl StageView {
             label: stage.label(),
             badge: badge(stage),
             next_attempt: retrying.then(|| deliveries::next_attempt(d, schedule_len)),
-            next_at: retrying.then(|| short(d.next_attempt_at)),
+            next_at: retrying.then(|| When::at(d.next_attempt_at)),
         }
     }
 }
@@ -84,7 +84,7 @@ pub struct DeliveryRow {
     pub attempts: i32,
     pub last: String,
     pub duration: String,
-    pub when: String,
+    pub when: When,
 }
 
 impl DeliveryRow {
@@ -101,7 +101,7 @@ impl DeliveryRow {
             trigger: d.trigger,
             attempts: d.attempts,
             duration: r.duration_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms} ms")),
-            when: short(d.created_at),
+            when: When::at(d.created_at),
         }
     }
 }
@@ -200,7 +200,7 @@ pub struct DeliveriesTab {
     pub filter_error: Option<String>,
     pub statuses: [&'static str; 7],
     /// "N of M done" of the latest replay, when one started in the last 24 hours.
-    pub progress: Option<(u64, u64, String)>,
+    pub progress: Option<(u64, u64, When)>,
     /// A replay started in the last minutes is still going: the page refreshes itself.
     pub replay_running: bool,
 }
@@ -241,7 +241,7 @@ pub async fn tab(state: &AppState, account_id: i64, hook: (i64, &str), q: TabQue
         .await?
         .filter(|p: &Progress| p.started_at >= now - 24 * 3_600_000);
     let replay_running = latest.is_some_and(|p| p.done < p.total && p.started_at >= now - REFRESH_FOR_MS);
-    let progress = latest.map(|p| (p.done, p.total, short(p.started_at)));
+    let progress = latest.map(|p| (p.done, p.total, When::at(p.started_at)));
     Ok(DeliveriesTab {
         health,
         chart,
@@ -302,7 +302,7 @@ struct ReplayPage {
     id: String,
     name: String,
     since: String,
-    since_shown: String,
+    since_shown: When,
     include_retrying: bool,
     count: u64,
 }
@@ -335,7 +335,7 @@ pub async fn confirm_replay(
         id: w.model.public_id,
         name: w.model.name,
         since: q.since.clone(),
-        since_shown: short(since),
+        since_shown: When::at(since),
         include_retrying,
         count,
     };

@@ -15,7 +15,7 @@ use crate::domain::deliveries::{self, Stage};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// `name: value` lines of stored headers.
@@ -31,7 +31,7 @@ fn header_lines(text: Option<&str>) -> String {
 /// An attempt row of the delivery page.
 pub struct AttemptRow {
     pub attempt: i32,
-    pub when: String,
+    pub when: When,
     pub duration: String,
     pub outcome: String,
     pub badge: &'static str,
@@ -48,7 +48,7 @@ impl From<delivery_attempt::Model> for AttemptRow {
         let ok = a.error_kind.is_none() && a.response_status.is_some_and(|s| (200..300).contains(&s));
         Self {
             attempt: a.attempt,
-            when: short(a.started_at),
+            when: When::at(a.started_at),
             duration: format!("{} ms", a.duration_ms),
             outcome: match (a.response_status, a.error_kind.map(ErrorKind::as_str)) {
                 (Some(s), _) => format!("HTTP {s}"),
@@ -76,7 +76,7 @@ struct DeliveryPage {
     stage: StageView,
     event: String,
     trigger: String,
-    created: String,
+    created: When,
     /// "Resend" for a delivered one, "Retry now" otherwise; `None` while it cannot be sent.
     send_again: Option<&'static str>,
     body: Option<String>,
@@ -121,7 +121,7 @@ pub async fn page(
             .event_name
             .unwrap_or_else(|| format!("{} events", d.delivery.event_count)),
         trigger: d.delivery.trigger,
-        created: short(d.delivery.created_at),
+        created: When::at(d.delivery.created_at),
         body: d.delivery.body.as_deref().map(pretty),
         attempts: d.attempts.into_iter().map(AttemptRow::from).collect(),
         notice: retried.then_some(if stage.is_moving() {

@@ -13,7 +13,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 struct Row {
@@ -22,7 +22,7 @@ struct Row {
     description: String,
     archived: bool,
     source: String,
-    created: String,
+    created: When,
 }
 
 #[derive(Template)]
@@ -50,7 +50,7 @@ async fn view(
             description: e.description,
             archived: e.archived,
             source: e.source,
-            created: short(e.created_at),
+            created: When::at(e.created_at),
         }),
         name: String::new(),
         description: String::new(),

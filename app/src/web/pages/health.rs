@@ -3,7 +3,7 @@
 //! definition; this only words them.
 
 use crate::domain::deliveries::{Health, State, Summary, Window};
-use crate::web::format::short;
+use crate::web::format::When;
 
 /// A webhook's state as a badge: `healthy`, `failing since …`, `disabled`, `no traffic`.
 pub struct StateView {
@@ -11,14 +11,14 @@ pub struct StateView {
     pub label: &'static str,
     pub badge: &'static str,
     /// When a failing webhook started failing.
-    pub since: Option<String>,
+    pub since: Option<When>,
 }
 
 impl From<State> for StateView {
     fn from(s: State) -> Self {
         let (label, badge, since) = match s {
             State::Healthy => ("healthy", "green", None),
-            State::Failing { since } => ("failing", "red", Some(short(since))),
+            State::Failing { since } => ("failing", "red", Some(When::at(since))),
             State::Disabled => ("disabled", "grey", None),
             State::NoTraffic => ("no traffic", "grey", None),
         };
@@ -74,7 +74,7 @@ impl From<Summary> for SummaryView {
 
 /// The latest failed attempt, worded.
 pub struct LastErrorView {
-    pub when: String,
+    pub when: When,
     pub outcome: String,
     pub delivery_id: i64,
 }
@@ -84,7 +84,7 @@ pub struct HealthView {
     pub state: StateView,
     pub day: WindowView,
     pub week: WindowView,
-    pub last_success: String,
+    pub last_success: Option<When>,
     pub last_error: Option<LastErrorView>,
     /// Deliveries waiting for a retry.
     pub retrying: u64,
@@ -96,9 +96,9 @@ impl From<Health> for HealthView {
             state: h.state.into(),
             day: h.day.into(),
             week: h.week.into(),
-            last_success: h.last_success_at.map_or_else(|| "never".to_owned(), short),
+            last_success: h.last_success_at.map(When::at),
             last_error: h.last_error.map(|e| LastErrorView {
-                when: short(e.at),
+                when: When::at(e.at),
                 outcome: e.outcome(),
                 delivery_id: e.delivery_id,
             }),

@@ -13,14 +13,14 @@ use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::flash::{self, Flash};
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 struct MemberRow {
     id: i64,
     email: String,
     role: &'static str,
-    since: String,
+    since: When,
     is_you: bool,
 }
 
@@ -28,7 +28,7 @@ struct InvitationRow {
     id: i64,
     email: String,
     role: String,
-    expires: String,
+    expires: When,
 }
 
 #[derive(Template)]
@@ -55,7 +55,7 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
             is_you: m.membership.user_id == user.user.id,
             email: m.email,
             role: m.role.as_str(),
-            since: short(m.membership.created_at),
+            since: When::at(m.membership.created_at),
         })
         .collect();
     let invitations = members::pending_invitations(&state.db, user.account.id)
@@ -65,7 +65,7 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
             id: i.id,
             email: i.email,
             role: i.role,
-            expires: short(i.expires_at),
+            expires: When::at(i.expires_at),
         })
         .collect();
     Ok(MembersPage {

@@ -37,6 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invite/{secret}", web::get().to(auth::invite_page))
         .route("/invite/{secret}", web::post().to(auth::accept_invite))
         .route("/account/switch", web::post().to(auth::switch_account))
+        .route("/settings", web::get().to(settings))
+        .route("/settings/", web::get().to(settings))
         .route("/settings/webhooks", web::get().to(webhooks::list))
         .route("/settings/webhooks", web::post().to(webhooks::create))
         .route("/settings/webhooks/new", web::get().to(webhooks::new))
@@ -96,6 +98,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn home(user: Option<CurrentUser>) -> HttpResponse {
     see_other(if user.is_some() { "/overview" } else { "/login" })
+}
+
+/// `/settings` has no page of its own: its first section is webhooks.
+async fn settings() -> HttpResponse {
+    see_other("/settings/webhooks")
 }
 
 /// The layout's data: who is logged in, in which account, and the CSRF token for its forms.

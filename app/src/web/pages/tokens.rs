@@ -16,7 +16,7 @@ use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::flash::{self, Flash};
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 struct TokenRow {
@@ -25,9 +25,9 @@ struct TokenRow {
     prefix: String,
     scopes: String,
     app: String,
-    created: String,
-    last_used: String,
-    expires: String,
+    created: When,
+    last_used: Option<When>,
+    expires: Option<When>,
     revoked: bool,
 }
 
@@ -88,9 +88,9 @@ async fn view(
             .and_then(|id| apps.iter().find(|(a, _)| *a == id).map(|(_, n)| n.clone()))
             .unwrap_or_else(|| "any".into()),
         scopes: Scopes::from_stored(&t.scopes).to_stored().replace(',', ", "),
-        created: short(t.created_at),
-        last_used: t.last_used_at.map_or_else(|| "never".into(), short),
-        expires: t.expires_at.map_or_else(|| "never".into(), short),
+        created: When::at(t.created_at),
+        last_used: t.last_used_at.map(When::at),
+        expires: t.expires_at.map(When::at),
         revoked: t.revoked_at.is_some(),
         id: t.id,
         name: t.name,

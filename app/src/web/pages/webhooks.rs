@@ -24,7 +24,7 @@ use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::PageError;
 use crate::web::flash::{self, Flash};
-use crate::web::format::short;
+use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// A row of the list.
@@ -190,7 +190,7 @@ struct DetailPage {
     has_secret: bool,
     /// Shown once, on the page "Reveal" redirects to (see [`reveal`]).
     revealed: Option<Secrets>,
-    previous_until: Option<String>,
+    previous_until: Option<When>,
     notice: Option<&'static str>,
     tab: &'static str,
     form: FormView,
@@ -203,8 +203,8 @@ struct DetailPage {
     test_result: Option<TestResultView>,
     /// Why a Send Test could not be made.
     test_error: Option<String>,
-    created: String,
-    updated: String,
+    created: When,
+    updated: When,
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,7 +266,7 @@ async fn detail_view(
             .model
             .previous_secret_expires_at
             .filter(|t| *t > crate::db::now_ms())
-            .map(short),
+            .map(When::at),
         notice: None,
         tab,
         errors: FormErrors::default(),
@@ -276,8 +276,8 @@ async fn detail_view(
         deliveries,
         test_result: None,
         test_error: None,
-        created: short(w.model.created_at),
-        updated: short(w.model.updated_at),
+        created: When::at(w.model.created_at),
+        updated: When::at(w.model.updated_at),
     })
 }
 
