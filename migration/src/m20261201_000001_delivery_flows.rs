@@ -3,6 +3,8 @@
 //! state per webhook); and two partial indexes the fair claim reads: pending rows by webhook
 //! (`deliveries_flow`, which also enumerates the webhooks with work) and in-flight rows by
 //! webhook (`deliveries_flight`, to count what a webhook has in flight across processes).
+//! `deliveries.claimed_by` names the process that claimed an in-flight row: a webhook's rows
+//! are in flight in one process at a time, whose send gate holds the cap.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -16,6 +18,12 @@ enum Webhooks {
     MaxInFlight,
     RateLimit,
     Ordered,
+}
+
+#[derive(DeriveIden)]
+enum Deliveries {
+    Table,
+    ClaimedBy,
 }
 
 #[derive(DeriveIden)]
@@ -59,14 +67,23 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Deliveries::Table)
+                .add_column(big_integer_null(Deliveries::ClaimedBy))
+                .to_owned(),
+        )
+        .await?;
         let conn = m.get_connection();
         conn.execute_unprepared(
             "CREATE INDEX deliveries_flow ON deliveries (webhook_id, lane, next_attempt_at, id) \
              WHERE status = 'pending'",
         )
         .await?;
-        conn.execute_unprepared("CREATE INDEX deliveries_flight ON deliveries (webhook_id) WHERE status = 'in_flight'")
-            .await?;
+        conn.execute_unprepared(
+            "CREATE INDEX deliveries_flight ON deliveries (webhook_id, claimed_by) WHERE status = 'in_flight'",
+        )
+        .await?;
         Ok(())
     }
 
@@ -76,6 +93,13 @@ impl MigrationTrait for Migration {
         conn.execute_unprepared("DROP INDEX deliveries_flow").await?;
         m.drop_table(Table::drop().table(DeliveryFlows::Table).to_owned())
             .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Deliveries::Table)
+                .drop_column(Deliveries::ClaimedBy)
+                .to_owned(),
+        )
+        .await?;
         for col in [Webhooks::Ordered, Webhooks::RateLimit, Webhooks::MaxInFlight] {
             m.alter_table(Table::alter().table(Webhooks::Table).drop_column(col).to_owned())
                 .await?;

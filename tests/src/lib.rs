@@ -29,8 +29,8 @@ pub struct TestApp {
 }
 
 /// A second Herald web server on a [`TestApp`]'s database, as `herald serve --no-workers` in
-/// another process would be: its own caches, connections and port, the same rows. Stopped when
-/// dropped.
+/// another process would be (or `herald serve`, from [`TestApp::spawn_worker_peer`]): its own
+/// caches, connections, queue and port, the same rows. Stopped when dropped.
 pub struct Peer {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
@@ -91,7 +91,19 @@ impl TestApp {
     /// # Panics
     /// When it cannot start.
     pub async fn spawn_peer(&self) -> Peer {
-        let app = Application::build(self.config.clone(), false)
+        self.peer(false).await
+    }
+
+    /// Starts a [`Peer`] with its own delivery workers on this app's database.
+    ///
+    /// # Panics
+    /// When it cannot start.
+    pub async fn spawn_worker_peer(&self) -> Peer {
+        self.peer(true).await
+    }
+
+    async fn peer(&self, with_workers: bool) -> Peer {
+        let app = Application::build(self.config.clone(), with_workers)
             .await
             .expect("the peer starts");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -7,8 +7,10 @@
 //!    after the process's cursor (wrapping around), so a huge backlog of one webhook costs one
 //!    index probe, not a scan, and every webhook with work gets a turn;
 //! 2. gives each one a share of the batch, bounded by
-//!    - its **in-flight cap** (`webhooks.max_in_flight` minus its rows in flight in every
-//!      process): a hanging endpoint holds its own slots, never the process's;
+//!    - its **in-flight cap** (`webhooks.max_in_flight`), held by the process's send gate
+//!      ([`super::gate`]) at the cap less the rows other processes have in flight, with at
+//!      most [`PIPELINE`] × that buffered or being sent here, so a hanging endpoint holds its
+//!      own slots, never the process's;
 //!    - its **circuit breaker** (`delivery_flows.next_probe_at` set): nothing, except one probe
 //!      when the probe is due and nothing is in flight; the next probe is pushed out at once;
 //!    - its **rate limit** (GCRA over `delivery_flows.rate_tat`, a burst of at most
@@ -18,6 +20,7 @@
 //! 3. claims each share first from lane 0 (first attempts), then lane 1 (retries, due ones,
 //!    within the process's retry budget).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::{Postgres, Row, Sqlite, Transaction};
@@ -26,6 +29,7 @@ use super::fair_sql::{
     PG_CLAIM, PG_LOCK_CANDIDATES, PG_PROBED, PG_RATE, PG_RETRY_HEAD, PG_STATE, SQLITE_CANDIDATES, SQLITE_CLAIM,
     SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
 };
+use super::gate::PIPELINE;
 use super::sql::{Pool, claimed};
 use super::{ClaimedDelivery, QueueConfig, QueueError};
 
@@ -43,6 +47,8 @@ pub(crate) struct Ask {
     pub lease_until: i64,
     /// Webhooks with an id above this are served first (round-robin).
     pub cursor: i64,
+    /// The claiming process (`deliveries.claimed_by`).
+    pub claimer: i64,
 }
 
 /// What a claim brought back.
@@ -53,6 +59,12 @@ pub(crate) struct Got {
     pub cursor: i64,
     /// Lane-1 rows among `rows`.
     pub retries: usize,
+    /// The send gate's cap of every webhook in `rows`: its in-flight cap less the rows other
+    /// processes have in flight.
+    pub caps: HashMap<i64, usize>,
+    /// A webhook with due rows got fewer than its share because of rows in flight: the claim
+    /// is worth repeating as soon as a request of this process ends or settles.
+    pub held: bool,
 }
 
 /// One webhook with pending rows and what limits it.
@@ -66,6 +78,8 @@ struct Candidate {
     probes: i32,
     rate_tat: i64,
     in_flight: i64,
+    /// Rows of it in flight in other processes.
+    others: i64,
 }
 
 enum Txn {
@@ -91,16 +105,18 @@ where
         probes: row.try_get(5)?,
         rate_tat: row.try_get(6)?,
         in_flight: row.try_get(7)?,
+        others: row.try_get(8)?,
     })
 }
 
 impl Txn {
-    async fn candidates(&mut self, cursor: i64, max: usize) -> Result<Vec<Candidate>, QueueError> {
+    async fn candidates(&mut self, cursor: i64, max: usize, claimer: i64) -> Result<Vec<Candidate>, QueueError> {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         Ok(match self {
             Self::Sqlite(t) => sqlx::query(SQLITE_CANDIDATES)
                 .bind(cursor)
                 .bind(max)
+                .bind(claimer)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -117,6 +133,7 @@ impl Txn {
                 }
                 let mut found: Vec<Candidate> = sqlx::query(PG_STATE)
                     .bind(&ids)
+                    .bind(claimer)
                     .fetch_all(&mut **t)
                     .await?
                     .iter()
@@ -144,6 +161,7 @@ impl Txn {
                 .bind(webhook_id)
                 .bind(lane)
                 .bind(limit)
+                .bind(ask.claimer)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -155,6 +173,7 @@ impl Txn {
                 .bind(webhook_id)
                 .bind(lane)
                 .bind(limit)
+                .bind(ask.claimer)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -241,18 +260,24 @@ fn rate_room(rate: i32, tat_us: i64, now_us: i64) -> (usize, i64) {
 }
 
 impl Pool {
-    /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc).
-    pub(crate) async fn claim_fair(&self, ask: Ask, cfg: &QueueConfig) -> Result<Got, QueueError> {
+    /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc); `busy` = the
+    /// rows per webhook this process holds buffered or being sent.
+    pub(crate) async fn claim_fair(
+        &self,
+        ask: Ask,
+        cfg: &QueueConfig,
+        busy: &HashMap<i64, usize>,
+    ) -> Result<Got, QueueError> {
         let mut txn = match self {
             Self::Sqlite(pool) => Txn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Self::Postgres(pool) => Txn::Postgres(pool.begin().await?),
             Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
         };
         let max = cfg.fair_webhooks.max(1);
-        let mut found = txn.candidates(ask.cursor, max).await?;
+        let mut found = txn.candidates(ask.cursor, max, ask.claimer).await?;
         let mut cursor = found.last().map_or(0, |c| c.webhook_id);
         if found.len() < max && ask.cursor > 0 {
-            let more = txn.candidates(0, max - found.len()).await?;
+            let more = txn.candidates(0, max - found.len(), ask.claimer).await?;
             found.extend(more.into_iter().filter(|c| c.webhook_id <= ask.cursor));
             cursor = 0;
         }
@@ -268,14 +293,16 @@ impl Pool {
             if room == 0 {
                 break;
             }
-            let mut take = usize::try_from((c.max_in_flight - c.in_flight).max(0)).unwrap_or(0);
-            take = take.min(share).min(room);
+            let cap = usize::try_from(c.max_in_flight - c.others).unwrap_or(0);
+            let pipeline = (cap * PIPELINE).saturating_sub(busy.get(&c.webhook_id).copied().unwrap_or(0));
+            let mut take = pipeline.min(share).min(room);
+            if c.ordered {
+                take = take.min(usize::from(c.in_flight == 0));
+            }
+            got.held |= take < share.min(room);
             let probing = c.next_probe_at.is_some();
             if probing {
                 take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && c.in_flight == 0).min(take);
-            }
-            if c.ordered {
-                take = take.min(usize::from(c.in_flight == 0));
             }
             let rate = c.rate_limit.map(|r| (r, rate_room(r, c.rate_tat, now_us)));
             if let Some((_, (allowed, _))) = rate {
@@ -304,6 +331,7 @@ impl Pool {
                 });
             }
             got.retries += rows.iter().filter(|r| r.lane != 0).count();
+            got.caps.insert(c.webhook_id, cap);
             got.rows.extend(rows);
         }
         changes.sort_by_key(FlowChange::webhook_id);

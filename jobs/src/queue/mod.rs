@@ -22,9 +22,11 @@
 
 mod backend;
 pub(crate) mod budget;
+mod claim;
 mod config;
 pub(crate) mod fair;
 pub(crate) mod fair_sql;
+pub(crate) mod gate;
 mod sql;
 
 #[cfg(test)]
@@ -118,6 +120,10 @@ struct Inner {
     cfg: QueueConfig,
     /// Lane-1 rows claimed and not yet settled, across all backends of this queue.
     retries: Arc<AtomicUsize>,
+    /// The per-webhook send gates of this process (the in-flight cap, [`gate`]).
+    gates: Arc<gate::Gates>,
+    /// This queue's name in `deliveries.claimed_by`: random, so processes never share one.
+    claimer: i64,
     /// Told of every circuit breaker that opened or closed, after its settle committed.
     on_transition: std::sync::OnceLock<TransitionHook>,
 }
@@ -152,6 +158,11 @@ impl DeliveryQueue {
             notify: Arc::new(Notify::new()),
             cfg,
             retries: Arc::new(AtomicUsize::new(0)),
+            gates: Arc::default(),
+            claimer: getrandom::u64().map_or_else(
+                |_| i64::from(std::process::id()),
+                |n| i64::try_from(n >> 1).unwrap_or(0),
+            ),
             on_transition: std::sync::OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
@@ -217,6 +228,16 @@ impl DeliveryQueue {
     #[must_use]
     pub fn config(&self) -> &QueueConfig {
         &self.inner.cfg
+    }
+
+    /// The send gates of this process.
+    pub(crate) fn gates(&self) -> &Arc<gate::Gates> {
+        &self.inner.gates
+    }
+
+    /// What this queue writes to `deliveries.claimed_by`.
+    pub(crate) fn claimer(&self) -> i64 {
+        self.inner.claimer
     }
 
     /// The sqlx pool the queue writes through.

@@ -69,6 +69,7 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                         .bind(1_i64)
                         .bind(0)
                         .bind(64)
+                        .bind(1_i64)
                         .fetch_all(pool)
                         .await
                         .unwrap(),
@@ -117,6 +118,7 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                         .bind(1_i64)
                         .bind(0_i32)
                         .bind(64_i64)
+                        .bind(1_i64)
                         .fetch_all(pool)
                         .await
                         .unwrap(),
@@ -148,7 +150,11 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
 
         // And the claim really takes only due rows, first attempts first, within the cap.
         let claimed = claim(&queue, 1_000, now_ms(), now_ms() + 60_000).await;
-        assert_eq!(claimed.len(), 8, "the webhook's in-flight cap");
+        assert_eq!(
+            claimed.len(),
+            8 * crate::queue::gate::PIPELINE,
+            "the webhook's pipeline: its cap of 8 is held by the send gate"
+        );
         assert!(claimed.iter().all(|c| c.lane == 0));
     }
 }

@@ -310,6 +310,8 @@ pub async fn claim(
         now,
         lease_until,
         cursor: 0,
+        claimer: queue.claimer(),
     };
-    queue.pool().claim_fair(ask, queue.config()).await.unwrap().rows
+    let busy = std::collections::HashMap::new();
+    queue.pool().claim_fair(ask, queue.config(), &busy).await.unwrap().rows
 }
