@@ -199,12 +199,16 @@ pub struct LastErrorOut {
 /// A webhook's health, over attempts (test sends excluded).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatsOut {
-    /// `healthy` (latest attempt delivered), `failing` (latest attempt failed), `disabled` or
+    /// `healthy` (latest attempt delivered), `failing` (latest attempt failed), `paused` (the
+    /// circuit breaker is open: deliveries wait, single probes test the endpoint), `disabled` or
     /// `no_traffic` (no attempt in 7 days).
     #[schema(value_type = String, example = "failing")]
     state: &'static str,
-    /// When a failing webhook started failing: its first failed attempt after the last success.
+    /// When a failing or paused webhook started failing: its first failed attempt after the
+    /// last success.
     failing_since: Option<String>,
+    /// When a paused webhook's next probe may go; `null` unless paused.
+    next_probe_at: Option<String>,
     last_24h: WindowOut,
     last_7d: WindowOut,
     last_success_at: Option<String>,
@@ -218,7 +222,11 @@ impl From<Health> for StatsOut {
         Self {
             state: h.state.as_str(),
             failing_since: match h.state {
-                State::Failing { since } => Some(rfc3339(since)),
+                State::Failing { since } | State::Paused { since, .. } => Some(rfc3339(since)),
+                _ => None,
+            },
+            next_probe_at: match h.state {
+                State::Paused { next_probe, .. } => Some(rfc3339(next_probe)),
                 _ => None,
             },
             last_24h: h.day.into(),
