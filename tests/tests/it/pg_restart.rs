@@ -7,8 +7,8 @@
 //! acknowledged event is delivered.
 //!
 //! It restarts the machine's PostgreSQL cluster, which breaks every other test using it at that
-//! moment, so it runs only with `HERALD_FAULT_TESTS=1` (CI sets it in its PostgreSQL pass, where
-//! nothing else runs) and prints why it skipped otherwise.
+//! moment, so it runs only with `HERALD_FAULT_TESTS=1` (CI runs it alone, after the PostgreSQL
+//! pass) and prints why it skipped otherwise.
 
 use std::collections::HashSet;
 use std::time::Duration;
