@@ -3,7 +3,6 @@
 
 mod apps;
 mod audit;
-mod choices;
 mod deliveries;
 mod delivery_json;
 mod doc_errors;
@@ -11,7 +10,6 @@ mod event_types;
 mod events;
 mod public_key;
 mod tokens;
-mod webhook_json;
 mod webhooks;
 
 use std::future::Future;
