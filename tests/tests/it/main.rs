@@ -22,7 +22,6 @@ mod isolation;
 mod members;
 mod metrics;
 mod openapi;
-mod pacing;
 mod pg_restart;
 mod prg;
 mod quota;
