@@ -63,6 +63,14 @@ pub struct Config {
     /// second (a burst of one second's worth), per process; above it ingest answers 429 with
     /// `Retry-After` (see [`crate::domain::quota`]).
     pub ingest_events_per_second: u32,
+    /// `HERALD_BREAKER_AFTER`, default 10: failed attempts in a row to one webhook after which
+    /// its circuit breaker opens (its deliveries wait; single probes test the endpoint).
+    pub breaker_after: u32,
+    /// `HERALD_BREAKER_PROBE`, default `5s`: the wait before an open breaker's first probe; it
+    /// doubles with every failed probe, up to `HERALD_BREAKER_PROBE_MAX` (default `5m`).
+    pub breaker_probe: Duration,
+    /// `HERALD_BREAKER_PROBE_MAX`, default `5m`: the longest wait between two probes.
+    pub breaker_probe_max: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -85,6 +93,9 @@ impl std::fmt::Debug for Config {
             .field("sqlite_max_pages", &self.sqlite_max_pages)
             .field("client_timeouts", &self.client_timeouts)
             .field("ingest_events_per_second", &self.ingest_events_per_second)
+            .field("breaker_after", &self.breaker_after)
+            .field("breaker_probe", &self.breaker_probe)
+            .field("breaker_probe_max", &self.breaker_probe_max)
             .finish()
     }
 }
@@ -106,6 +117,9 @@ const KNOWN: &[&str] = &[
     "HERALD_METRICS_BIND",
     "HERALD_SQLITE_MAX_PAGES",
     "HERALD_INGEST_EVENTS_PER_SECOND",
+    "HERALD_BREAKER_AFTER",
+    "HERALD_BREAKER_PROBE",
+    "HERALD_BREAKER_PROBE_MAX",
 ];
 
 impl Config {
@@ -193,8 +207,19 @@ impl Config {
                 .context("HERALD_INGEST_EVENTS_PER_SECOND must be a whole number from 1 to 10000000")?,
             None => 10_000,
         };
+        let breaker_after = match var("HERALD_BREAKER_AFTER") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .context("HERALD_BREAKER_AFTER must be a whole number from 1 to 1000")?,
+            None => 10,
+        };
         Ok(Self {
             database_url,
+            breaker_after,
+            breaker_probe: delay("HERALD_BREAKER_PROBE", Duration::from_secs(5))?,
+            breaker_probe_max: delay("HERALD_BREAKER_PROBE_MAX", Duration::from_secs(300))?,
             bind: var("HERALD_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             base_url: var("HERALD_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             secret_key,
@@ -220,6 +245,19 @@ impl Config {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// One delay written as in `HERALD_RETRY_SCHEDULE` (`500ms`, `5s`, `5m`); `default` when unset.
+fn delay(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => {
+            match herald_jobs::queue::parse_retry_schedule(&v).map_err(|e| anyhow::anyhow!("{name}: {e}"))?[..] {
+                [d] if !d.is_zero() => Ok(d),
+                _ => anyhow::bail!("{name} must be one delay greater than zero, such as 5s"),
+            }
+        }
+    }
 }
 
 /// A true/false variable; unset is false.
@@ -286,6 +324,9 @@ mod tests {
             sqlite_max_pages: None,
             client_timeouts: crate::web::client_limits::ClientTimeouts::default(),
             ingest_events_per_second: 1000,
+            breaker_after: 10,
+            breaker_probe: Duration::from_secs(5),
+            breaker_probe_max: Duration::from_secs(300),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret-pw"), "{shown}");

@@ -59,6 +59,9 @@ fn queue_for(db: &DatabaseConnection, config: &Config) -> DeliveryQueue {
         retry_schedule: config.retry_schedule.clone(),
         max_retry_in_flight: (config.workers / 2).max(1),
         lease: config.lease,
+        breaker_after: config.breaker_after,
+        probe_first: config.breaker_probe,
+        probe_max: config.breaker_probe_max.max(config.breaker_probe),
         ..QueueConfig::default()
     };
     DeliveryQueue::new(db.clone(), cfg)

@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod company;
 pub mod delivery;
 pub mod delivery_attempt;
+pub mod delivery_flow;
 pub mod delivery_item;
 pub mod event;
 pub mod event_type;

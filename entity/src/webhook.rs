@@ -53,6 +53,12 @@ pub struct Model {
     /// Raised by the database on every update of the row (a trigger): the claim returns it, so
     /// a worker's cached copy of the webhook is used only while it is current.
     pub version: i64,
+    /// Most deliveries of this webhook claimed and not yet settled, across all processes (1–100).
+    pub max_in_flight: i32,
+    /// Deliveries per second at most, across all processes (1–10,000); `None`: no limit.
+    pub rate_limit: Option<i32>,
+    /// One delivery at a time, in ingest order; a failing head holds the ones behind it.
+    pub ordered: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261126_000003_create_events_and_deliveries;
 mod m20261127_000001_create_visitors;
 mod m20261129_000001_webhook_version;
 mod m20261130_000001_attempt_webhook;
+mod m20261201_000001_delivery_flows;
 mod m20261201_000002_account_security;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_visitors::Migration),
             Box::new(m20261129_000001_webhook_version::Migration),
             Box::new(m20261130_000001_attempt_webhook::Migration),
+            Box::new(m20261201_000001_delivery_flows::Migration),
             Box::new(m20261201_000002_account_security::Migration),
         ]
     }

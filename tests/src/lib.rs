@@ -29,8 +29,8 @@ pub struct TestApp {
 }
 
 /// A second Herald web server on a [`TestApp`]'s database, as `herald serve --no-workers` in
-/// another process would be: its own caches, connections and port, the same rows. Stopped when
-/// dropped.
+/// another process would be (or `herald serve`, from [`TestApp::spawn_worker_peer`]): its own
+/// caches, connections, queue and port, the same rows. Stopped when dropped.
 pub struct Peer {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
@@ -73,6 +73,9 @@ impl TestApp {
             sqlite_max_pages: None,
             client_timeouts: herald::web::client_limits::ClientTimeouts::default(),
             ingest_events_per_second: 10_000,
+            breaker_after: 10,
+            breaker_probe: Duration::from_millis(500),
+            breaker_probe_max: Duration::from_secs(2),
         };
         adjust(&mut config);
         let app = Application::build(config.clone(), true).await.expect("Herald starts");
@@ -91,7 +94,19 @@ impl TestApp {
     /// # Panics
     /// When it cannot start.
     pub async fn spawn_peer(&self) -> Peer {
-        let app = Application::build(self.config.clone(), false)
+        self.peer(false).await
+    }
+
+    /// Starts a [`Peer`] with its own delivery workers on this app's database.
+    ///
+    /// # Panics
+    /// When it cannot start.
+    pub async fn spawn_worker_peer(&self) -> Peer {
+        self.peer(true).await
+    }
+
+    async fn peer(&self, with_workers: bool) -> Peer {
+        let app = Application::build(self.config.clone(), with_workers)
             .await
             .expect("the peer starts");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -57,6 +57,14 @@ pub struct Receiver {
     rx: mpsc::UnboundedReceiver<Received>,
     script: Arc<Mutex<Script>>,
     server: actix_web::dev::ServerHandle,
+    concurrency: Arc<Concurrency>,
+}
+
+/// Requests being answered now, and the most seen at once.
+#[derive(Debug, Default)]
+struct Concurrency {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
 }
 
 async fn handle(
@@ -64,6 +72,21 @@ async fn handle(
     body: web::Bytes,
     tx: web::Data<mpsc::UnboundedSender<Received>>,
     script: web::Data<Arc<Mutex<Script>>>,
+    concurrency: web::Data<Arc<Concurrency>>,
+) -> HttpResponse {
+    use std::sync::atomic::Ordering;
+    let now = concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+    concurrency.peak.fetch_max(now, Ordering::SeqCst);
+    let response = answer(req, body, &tx, &script).await;
+    concurrency.now.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn answer(
+    req: HttpRequest,
+    body: web::Bytes,
+    tx: &mpsc::UnboundedSender<Received>,
+    script: &Arc<Mutex<Script>>,
 ) -> HttpResponse {
     let headers = req
         .headers()
@@ -116,12 +139,15 @@ impl Receiver {
             default: Reply::Status(200, "ok"),
         }));
         let (tx_data, script_data) = (web::Data::new(tx), web::Data::new(script.clone()));
+        let concurrency = Arc::new(Concurrency::default());
+        let concurrency_data = web::Data::new(Arc::clone(&concurrency));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
         let port = listener.local_addr().expect("addr").port();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(tx_data.clone())
                 .app_data(script_data.clone())
+                .app_data(concurrency_data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
                 .default_service(web::to(handle))
         })
@@ -137,6 +163,7 @@ impl Receiver {
             rx,
             script,
             server: handle,
+            concurrency,
         }
     }
 
@@ -146,6 +173,12 @@ impl Receiver {
     /// If the lock is poisoned.
     pub fn script(&self, replies: Vec<Reply>) {
         self.script.lock().expect("script lock").next.extend(replies);
+    }
+
+    /// The most requests this receiver was answering at the same time.
+    #[must_use]
+    pub fn peak_concurrency(&self) -> usize {
+        self.concurrency.peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The reply once the script is used up.

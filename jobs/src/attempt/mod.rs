@@ -30,11 +30,17 @@
 //!   nothing is recorded as an attempt; the delivery is `cancelled` (as disabling does to the
 //!   rest of its queue). A deleted webhook takes its deliveries with it.
 //!
+//! - **Circuit breaker**: after [`QueueConfig::breaker_after`](crate::queue::QueueConfig)
+//!   failed attempts in a row to one webhook (default 10), its deliveries wait without spending
+//!   attempts and single probes test the endpoint at growing intervals; a 2xx closes it at once
+//!   ([`breaker`]). The auto-disable rule still applies to a webhook that only fails.
+//!
 //! Every settled row is fenced on `status = 'in_flight'` and the lease its claim set
 //! (`lease_until`, which only grows from one claim of a row to the next): when a slow worker's
 //! lease ran out and the row was claimed again, its late outcome — attempt row included —
 //! changes nothing, so a delivery's `attempts` always equals its attempt rows.
 
+mod breaker;
 mod settle;
 pub(crate) mod sql;
 
@@ -45,6 +51,7 @@ use entity::delivery::DeliveryStatus;
 use crate::queue::{ClaimedDelivery, now_ms, retry_delay};
 use crate::send::{Attempt, ErrorKind, Verdict};
 
+pub use breaker::Transition;
 pub use settle::{SettleLayer, SettleService};
 pub(crate) use settle::{SettleMsg, settle_loop};
 

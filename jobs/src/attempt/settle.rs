@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Outcome, Settled};
 use crate::metric_names::{ATTEMPT_DURATION, DELIVERIES, GROUP_COMMIT_SECONDS, GROUP_COMMIT_SIZE};
 use crate::queue::budget::{Local, Slot};
+use crate::queue::gate::Sending;
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
 
 /// Most outcomes committed by one transaction.
@@ -87,11 +88,14 @@ where
     fn call(&mut self, task: Task<ClaimedDelivery>) -> Self::Future {
         let claim = task.args.clone();
         let slot = Slot::adopt(&self.local, task.args.lane != 0);
+        let sending = Sending::adopt(self.queue.gates(), task.args.webhook_id);
         let fut = self.inner.call(task);
         let queue = self.queue.clone();
         let tx = self.tx.clone();
         Box::pin(async move {
             let result = fut.await.map_err(Into::into);
+            // The response is in: the webhook's send slot is free before the settle commits.
+            drop(sending);
             let id = claim.id;
             let settled = Settled::new(claim, result.as_ref(), &queue.config().retry_schedule);
             let (done, committed) = oneshot::channel();
@@ -126,8 +130,9 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
         loop {
             tries += 1;
             let started = Instant::now();
-            match queue.pool().settle(&rows, now_ms()).await {
-                Ok(changed) => {
+            match queue.pool().settle(&rows, now_ms(), queue.config()).await {
+                Ok((changed, transitions)) => {
+                    queue.report(transitions);
                     size.record(rows.len() as f64);
                     seconds.record(started.elapsed().as_secs_f64());
                     count(&rows);

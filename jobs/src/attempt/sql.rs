@@ -1,6 +1,7 @@
 //! The settle transaction for SQLite and PostgreSQL: per batch, one read of the accounts' HIPAA
-//! flags, one fenced `UPDATE … RETURNING id` of the deliveries, one insert of the attempt rows
-//! of the deliveries that passed the fence, one commit.
+//! flags, one fenced `UPDATE … RETURNING id` of the deliveries, the circuit breakers of their
+//! webhooks ([`super::breaker`]), one insert of the attempt rows of the deliveries that passed
+//! the fence, one commit.
 //!
 //! Plans: the update is driven by its own rows and reaches `deliveries` by primary key (SQLite:
 //! the unary `+` keeps the planner off the status index; PostgreSQL: the status fence is a join
@@ -11,9 +12,10 @@ use std::collections::HashSet;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::Settled;
+use super::breaker::{self, Transition};
 use entity::delivery::DeliveryStatus;
 
-use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueError};
+use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueConfig, QueueError};
 
 const SQLITE_HIPAA: &str = "SELECT id FROM accounts WHERE hipaa_mode AND id IN (SELECT value FROM json_each(?1))";
 
@@ -66,9 +68,15 @@ const ATTEMPT_COLUMNS: &str = r#"INSERT INTO delivery_attempts
 type SettleJson<'a> = (i64, i64, &'a str, i64, i32, Option<i32>, Option<&'a str>, i32);
 
 impl Pool {
-    /// Commits a batch of outcomes in one transaction; returns how many passed the fence (the
-    /// others were late: their lease had run out and the row was claimed again).
-    pub(crate) async fn settle(&self, batch: &[&Settled], now: i64) -> Result<usize, QueueError> {
+    /// Commits a batch of outcomes in one transaction, with the circuit breakers they move;
+    /// returns how many passed the fence (the others were late: their lease had run out and the
+    /// row was claimed again) and the breakers that opened or closed.
+    pub(crate) async fn settle(
+        &self,
+        batch: &[&Settled],
+        now: i64,
+        cfg: &QueueConfig,
+    ) -> Result<(usize, Vec<Transition>), QueueError> {
         let accounts: Vec<i64> = {
             let mut seen = HashSet::new();
             batch
@@ -114,6 +122,7 @@ impl Pool {
                     .into_iter()
                     .collect();
                 let rows: Vec<&Settled> = recorded(batch, &passed);
+                let transitions = breaker::sqlite(&mut txn, &rows, cfg, now).await?;
                 // At most 14 × 512 parameters, within SQLite's limit of 32,766.
                 if !rows.is_empty() {
                     let mut insert = QueryBuilder::<Sqlite>::new(ATTEMPT_COLUMNS);
@@ -137,7 +146,7 @@ impl Pool {
                     insert.build().execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok(passed.len())
+                Ok((passed.len(), transitions))
             }
             Self::Postgres(pool) => {
                 let mut txn = pool.begin().await?;
@@ -158,11 +167,12 @@ impl Pool {
                     .into_iter()
                     .collect();
                 let rows = recorded(batch, &passed);
+                let transitions = breaker::postgres(&mut txn, &rows, cfg, now).await?;
                 if !rows.is_empty() {
                     pg_insert(&rows, &hipaa).execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok(passed.len())
+                Ok((passed.len(), transitions))
             }
             Self::Unsupported(b) => Err(QueueError::UnsupportedBackend(*b)),
         }

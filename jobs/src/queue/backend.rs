@@ -5,8 +5,11 @@
 //! before lane 1 (retries), and lane 1 only within `max_retry_in_flight` and at most once per
 //! poll interval unless its last claim came back full (a retry is due seconds after its failure,
 //! so a fraction of a second does not matter, while a lane-1 claim on every wake-up cost a
-//! statement per event at low rates). When nothing is due the backend sleeps on the queue's
-//! `Notify`, the poll interval, and (when a budget held it back) the settling of its own rows.
+//! statement per event at low rates). A buffered row is handed to the worker only when its
+//! webhook's send gate has a free slot ([`super::gate`]); rows of a webhook at its cap wait in
+//! the buffer while others go. When nothing is due the backend sleeps on the queue's `Notify`,
+//! the poll interval, and (when a budget or a cap held it back) the settling of its own rows
+//! and the end of its requests.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,20 +27,9 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 
 use super::budget::{Local, Slot};
+use super::claim::{Claimed, claim};
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
 use crate::attempt::{SettleLayer, SettleMsg, settle_loop};
-use crate::metric_names::{QUEUE_CLAIM_ROWS, QUEUE_CLAIM_SECONDS};
-
-/// What one claim brought back.
-struct Claimed {
-    rows: Vec<ClaimedDelivery>,
-    /// A budget (outstanding or retries) stopped the claim while more rows may be due.
-    limited: bool,
-    /// Lane 1 was claimed and filled its share: more retries may be due at once.
-    retries_full: bool,
-    /// The lane-1 share reserved for this claim; the part not used is returned on drop.
-    reserved: Reservation,
-}
 
 /// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
 /// [`BackendConfig::Layer`] ([`SettleLayer`]) writes each outcome; `poll_close` hands claimed
@@ -49,10 +41,14 @@ pub struct DeliveryBackend {
     buffer: [VecDeque<Task<ClaimedDelivery>>; 2],
     fetch: Option<BoxFuture<'static, Result<Claimed, QueueError>>>,
     wait: Option<BoxFuture<'static, ()>>,
+    /// Waits for a request to end while every buffered row's webhook is at its cap.
+    gated: Option<BoxFuture<'static, ()>>,
     last_reap: Option<Instant>,
     /// When lane 1 was last claimed, and whether that claim came back full.
     last_retry_claim: Option<Instant>,
     retries_full: bool,
+    /// Where the fair claim's round-robin goes on (shared with the claim in flight).
+    cursor: Arc<std::sync::atomic::AtomicI64>,
     settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
 }
@@ -80,9 +76,11 @@ impl DeliveryBackend {
             buffer: [VecDeque::new(), VecDeque::new()],
             fetch: None,
             wait: None,
+            gated: None,
             last_reap: None,
             last_retry_claim: None,
             retries_full: false,
+            cursor: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             settle_rx: None,
             close: None,
         }
@@ -113,6 +111,8 @@ impl DeliveryBackend {
                         claimed.reserved.transfer_one();
                     }
                     self.local.outstanding.fetch_add(1, Ordering::AcqRel);
+                    let cap = claimed.caps.get(&row.webhook_id).copied().unwrap_or(1);
+                    self.queue.gates().queue(row.webhook_id, cap);
                     let attempt = usize::try_from(row.attempt.saturating_sub(1)).unwrap_or(0);
                     let id = TaskId::Int(u64::try_from(row.id).unwrap_or(0));
                     // Lifecycle counts the run, so apalis' `Attempt` equals `row.attempt`.
@@ -130,16 +130,18 @@ impl DeliveryBackend {
         }
     }
 
-    /// Sleeps until a wake-up, the poll interval, or (when `limited`) a row settling.
+    /// Sleeps until a wake-up, the poll interval, or (when `limited`) a row settling or a
+    /// request ending.
     fn wait_future(&self, limited: bool) -> BoxFuture<'static, ()> {
         let notify = Arc::clone(&self.queue.inner.notify);
-        let local = limited.then(|| Arc::clone(&self.local));
+        let local = limited.then(|| (Arc::clone(&self.local), Arc::clone(self.queue.gates())));
         let poll = self.cfg().poll;
         async move {
             match local {
-                Some(local) => tokio::select! {
+                Some((local, gates)) => tokio::select! {
                     () = notify.notified() => {}
                     () = local.settled.notified() => {}
+                    () = gates.opened.notified() => {}
                     () = tokio::time::sleep(poll) => {}
                 },
                 None => tokio::select! {
@@ -172,11 +174,29 @@ impl DeliveryBackend {
             self.last_retry_claim = Some(Instant::now());
         }
         let capped = limit < batch;
-        self.fetch = Some(claim(self.queue.clone(), limit, capped, reap, retries).boxed());
+        self.fetch = Some(
+            claim(
+                self.queue.clone(),
+                Arc::clone(&self.cursor),
+                limit,
+                capped,
+                reap,
+                retries,
+            )
+            .boxed(),
+        );
     }
 
+    /// The oldest buffered row (first attempts before retries) whose webhook has a free send
+    /// slot, which it takes.
     fn pop(&mut self) -> Option<Task<ClaimedDelivery>> {
-        self.buffer[0].pop_front().or_else(|| self.buffer[1].pop_front())
+        let gates = Arc::clone(self.queue.gates());
+        for buffer in &mut self.buffer {
+            if let Some(i) = buffer.iter().position(|t| gates.try_start(t.args.webhook_id)) {
+                return buffer.remove(i);
+            }
+        }
+        None
     }
 
     /// Takes every buffered row out, with the budget share each one holds.
@@ -185,92 +205,12 @@ impl DeliveryBackend {
         let mut slots = Vec::with_capacity(rows.capacity());
         for (lane, buffer) in self.buffer.iter_mut().enumerate() {
             for task in buffer.drain(..) {
+                self.queue.gates().unqueue(task.args.webhook_id);
                 rows.push((task.args.id, task.args.lease_until));
                 slots.push(Slot::adopt(&self.local, lane != 0));
             }
         }
         (rows, slots)
-    }
-}
-
-/// Reaps (when due), then claims lane 0, then (when `retries`) lane 1 within the retry budget.
-async fn claim(
-    queue: DeliveryQueue,
-    limit: usize,
-    capped: bool,
-    reap: bool,
-    retries: bool,
-) -> Result<Claimed, QueueError> {
-    let inner = &queue.inner;
-    let now = now_ms();
-    if reap {
-        match inner.pool.reap(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deliveries = n, "expired delivery leases returned to the queue"),
-            Err(e) => tracing::warn!(error = %e, "reaping expired delivery leases failed"),
-        }
-    }
-    let lease_ms = i64::try_from(inner.cfg.lease.as_millis()).unwrap_or(i64::MAX);
-    let lease_until = now.saturating_add(lease_ms);
-    let started = Instant::now();
-    let mut rows = inner.pool.claim(0, limit, now, lease_until).await?;
-    let mut limited = capped && rows.len() == limit;
-    let want = if retries { limit - rows.len() } else { 0 };
-    let reserved = Reservation::take(&inner.retries, inner.cfg.max_retry_in_flight.max(1), want);
-    let mut retries_full = false;
-    if want > 0 {
-        if reserved.count > 0 {
-            let claimed = inner.pool.claim(1, reserved.count, now, lease_until).await?;
-            retries_full = claimed.len() == reserved.count;
-            limited |= retries_full && (reserved.count < want || capped);
-            rows.extend(claimed);
-        } else {
-            limited = true;
-        }
-    }
-    metrics::histogram!(QUEUE_CLAIM_SECONDS).record(started.elapsed().as_secs_f64());
-    metrics::histogram!(QUEUE_CLAIM_ROWS).record(rows.len() as f64);
-    Ok(Claimed {
-        rows,
-        limited,
-        retries_full,
-        reserved,
-    })
-}
-
-/// A share of the queue-wide retry budget, returned on drop unless handed to claimed rows.
-struct Reservation {
-    counter: Arc<AtomicUsize>,
-    count: usize,
-}
-
-impl Reservation {
-    /// Reserves up to `want` of the `max` retries that may be in flight.
-    fn take(counter: &Arc<AtomicUsize>, max: usize, want: usize) -> Self {
-        let mut got = 0;
-        if want > 0 {
-            let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                got = max.saturating_sub(n).min(want);
-                Some(n + got)
-            });
-        }
-        Self {
-            counter: Arc::clone(counter),
-            count: got,
-        }
-    }
-
-    /// One reserved unit now belongs to a claimed row (its `Slot` gives it back).
-    fn transfer_one(&mut self) {
-        self.count = self.count.saturating_sub(1);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        if self.count > 0 {
-            self.counter.fetch_sub(self.count, Ordering::AcqRel);
-        }
     }
 }
 
@@ -302,6 +242,16 @@ impl Backend for DeliveryBackend {
                     self.start_claim();
                 }
                 return Poll::Ready(Some(Ok(task)));
+            }
+            if self.buffered() > 0 {
+                let gates = Arc::clone(self.queue.gates());
+                let gated = self
+                    .gated
+                    .get_or_insert_with(|| async move { gates.opened.notified().await }.boxed());
+                if gated.poll_unpin(cx).is_ready() {
+                    self.gated = None;
+                    continue;
+                }
             }
             if self.fetch.is_some() {
                 return Poll::Pending; // drive_fetch registered the waker

@@ -1,5 +1,6 @@
 //! The budgets of one worker's backend: rows claimed and not yet settled (bounded by
-//! `max_outstanding`) and retries in flight across the queue (bounded by `max_retry_in_flight`).
+//! `max_outstanding`) and retries in flight across the queue (bounded by `max_retry_in_flight`),
+//! and a claim's reservation of the latter.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,5 +44,41 @@ impl Drop for Slot {
             self.local.retries.fetch_sub(1, Ordering::AcqRel);
         }
         self.local.settled.notify_one();
+    }
+}
+
+/// A share of the queue-wide retry budget, returned on drop unless handed to claimed rows.
+pub(crate) struct Reservation {
+    counter: Arc<AtomicUsize>,
+    pub(crate) count: usize,
+}
+
+impl Reservation {
+    /// Reserves up to `want` of the `max` retries that may be in flight.
+    pub(crate) fn take(counter: &Arc<AtomicUsize>, max: usize, want: usize) -> Self {
+        let mut got = 0;
+        if want > 0 {
+            let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                got = max.saturating_sub(n).min(want);
+                Some(n + got)
+            });
+        }
+        Self {
+            counter: Arc::clone(counter),
+            count: got,
+        }
+    }
+
+    /// One reserved unit now belongs to a claimed row (its `Slot` gives it back).
+    pub(crate) fn transfer_one(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            self.counter.fetch_sub(self.count, Ordering::AcqRel);
+        }
     }
 }

@@ -32,6 +32,16 @@ pub struct QueueConfig {
     /// Retries to a dead endpoint therefore never take every concurrency slot, and fresh
     /// deliveries (lane 0) always find room.
     pub max_retry_in_flight: usize,
+    /// Most webhooks one claim serves (16): the round-robin's step. Each gets a share of the
+    /// batch within its own limits; the next claim goes on after the last one served.
+    pub fair_webhooks: usize,
+    /// Failed attempts in a row after which a webhook's circuit breaker opens (10): its
+    /// deliveries then wait, spending no attempts, while single probes test the endpoint.
+    pub breaker_after: u32,
+    /// The wait before the first probe of an open breaker (5 s); it doubles with every probe.
+    pub probe_first: Duration,
+    /// The longest wait between two probes (5 min).
+    pub probe_max: Duration,
 }
 
 impl Default for QueueConfig {
@@ -44,6 +54,10 @@ impl Default for QueueConfig {
             reap_every: Duration::from_secs(5),
             retry_schedule: default_retry_schedule(),
             max_retry_in_flight: 32,
+            fair_webhooks: 16,
+            breaker_after: 10,
+            probe_first: Duration::from_secs(5),
+            probe_max: Duration::from_secs(300),
         }
     }
 }

@@ -22,7 +22,11 @@
 
 mod backend;
 pub(crate) mod budget;
+mod claim;
 mod config;
+pub(crate) mod fair;
+pub(crate) mod fair_sql;
+pub(crate) mod gate;
 mod sql;
 
 #[cfg(test)]
@@ -34,11 +38,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sea_orm::{DatabaseConnection, DbBackend};
+
+use crate::attempt::Transition;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use backend::DeliveryBackend;
 pub use config::{QueueConfig, parse_retry_schedule, retry_delay};
+pub use fair::{RATE_WINDOW, probe_interval};
 
 pub(crate) use sql::{PG_PIN_PLAN, Pool};
 
@@ -113,7 +120,16 @@ struct Inner {
     cfg: QueueConfig,
     /// Lane-1 rows claimed and not yet settled, across all backends of this queue.
     retries: Arc<AtomicUsize>,
+    /// The per-webhook send gates of this process (the in-flight cap, [`gate`]).
+    gates: Arc<gate::Gates>,
+    /// This queue's name in `deliveries.claimed_by`: random, so processes never share one.
+    claimer: i64,
+    /// Told of every circuit breaker that opened or closed, after its settle committed.
+    on_transition: std::sync::OnceLock<TransitionHook>,
 }
+
+/// What [`DeliveryQueue::on_transition`] calls.
+pub type TransitionHook = Arc<dyn Fn(Vec<Transition>) + Send + Sync>;
 
 impl fmt::Debug for DeliveryQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,6 +158,12 @@ impl DeliveryQueue {
             notify: Arc::new(Notify::new()),
             cfg,
             retries: Arc::new(AtomicUsize::new(0)),
+            gates: Arc::default(),
+            claimer: getrandom::u64().map_or_else(
+                |_| i64::from(std::process::id()),
+                |n| i64::try_from(n >> 1).unwrap_or(0),
+            ),
+            on_transition: std::sync::OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -186,10 +208,36 @@ impl DeliveryQueue {
         DeliveryBackend::new(self.clone())
     }
 
+    /// Sets what is told of every circuit breaker that opens or closes (once per queue; later
+    /// calls are ignored). It runs on the settle loop after the commit, so it must not block:
+    /// spawn the work.
+    pub fn on_transition(&self, hook: TransitionHook) {
+        if self.inner.on_transition.set(hook).is_err() {
+            tracing::warn!("the delivery queue's transition hook was set twice; the first one stays");
+        }
+    }
+
+    /// Hands committed breaker transitions to the hook, if any.
+    pub(crate) fn report(&self, transitions: Vec<Transition>) {
+        if let (false, Some(hook)) = (transitions.is_empty(), self.inner.on_transition.get()) {
+            hook(transitions);
+        }
+    }
+
     /// The configuration this queue runs with.
     #[must_use]
     pub fn config(&self) -> &QueueConfig {
         &self.inner.cfg
+    }
+
+    /// The send gates of this process.
+    pub(crate) fn gates(&self) -> &Arc<gate::Gates> {
+        &self.inner.gates
+    }
+
+    /// What this queue writes to `deliveries.claimed_by`.
+    pub(crate) fn claimer(&self) -> i64 {
+        self.inner.claimer
     }
 
     /// The sqlx pool the queue writes through.

@@ -1,11 +1,10 @@
-//! The queue's SQL for SQLite and PostgreSQL: claim, reap, release (settling an outcome is
+//! The queue's SQL for SQLite and PostgreSQL: reap, release (settling an outcome is
 //! [`crate::attempt`]'s).
 //!
 //! Every statement is one write (SQLite: one autocommit statement; PostgreSQL: one statement,
 //! or one short transaction for the release). The plans were checked with realistic data
 //! (`DELIVERY-ENGINE.md` §3 and §7), and the tests re-check them:
-//! - the claim reads `deliveries_due` (SQLite forces it with `INDEXED BY`, since a plan
-//!   prepared against an empty table would scan forever after);
+//! - the claim is [`super::fair`]'s, over the per-webhook indexes;
 //! - the release is driven by its own rows and reaches `deliveries` by primary key (SQLite: the
 //!   unary `+` keeps the planner off the status index; PostgreSQL: the status fence is a join
 //!   qual and hash/merge joins are off inside the transaction).
@@ -22,16 +21,6 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 use super::{ClaimedDelivery, QueueError};
 
-/// Claims up to `?4` due rows of lane `?3`. `?1` = lease end, `?2` = now (unix ms). Returns
-/// with each row its webhook's current `version` (`NULL`: deleted), for the worker's cache.
-pub(crate) const SQLITE_CLAIM: &str = r#"UPDATE deliveries
-SET status = 'in_flight', lease_until = ?1, updated_at = ?2
-WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due
-             WHERE status = 'pending' AND lane = ?3 AND next_attempt_at <= ?2
-             ORDER BY next_attempt_at LIMIT ?4)
-RETURNING id, attempts + 1, account_id, webhook_id, "trigger", lane, body,
-          (SELECT version FROM webhooks WHERE webhooks.id = deliveries.webhook_id)"#;
-
 /// Makes expired leases due now (lane kept). `?1` = now (unix ms).
 pub(crate) const SQLITE_REAP: &str = r"UPDATE deliveries
 SET status = 'pending', next_attempt_at = ?1, lease_until = NULL, updated_at = ?1
@@ -42,15 +31,6 @@ pub(crate) const SQLITE_RELEASE: &str = r"UPDATE deliveries
 SET status = 'pending', lease_until = NULL, updated_at = ?2
 FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease FROM json_each(?1)) AS j
 WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.lease_until = j.lease";
-
-/// Same as [`SQLITE_CLAIM`]; `SKIP LOCKED` lets any number of processes claim side by side.
-pub(crate) const PG_CLAIM: &str = r#"UPDATE deliveries d
-SET status = 'in_flight', lease_until = $1, updated_at = $2
-WHERE d.id IN (SELECT id FROM deliveries
-               WHERE status = 'pending' AND lane = $3 AND next_attempt_at <= $2
-               ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING d.id, d.attempts + 1, d.account_id, d.webhook_id, d."trigger", d.lane, d.body,
-          (SELECT w.version FROM webhooks w WHERE w.id = d.webhook_id)"#;
 
 /// Pins the plan of a batch update (settle, release) to `Nested Loop(unnest → Index Scan
 /// deliveries_pkey)` for the current transaction only (generic plans otherwise drift to scans;
@@ -79,41 +59,6 @@ pub(crate) enum Pool {
 }
 
 impl Pool {
-    /// Claims up to `limit` due rows of `lane`, leasing them until `lease_until`.
-    pub(crate) async fn claim(
-        &self,
-        lane: i32,
-        limit: usize,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Vec<ClaimedDelivery>, QueueError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = match self {
-            Self::Sqlite(pool) => sqlx::query(SQLITE_CLAIM)
-                .bind(lease_until)
-                .bind(now)
-                .bind(lane)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| claimed(r, lease_until))
-                .collect::<Result<_, _>>()?,
-            Self::Postgres(pool) => sqlx::query(PG_CLAIM)
-                .bind(lease_until)
-                .bind(now)
-                .bind(lane)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| claimed(r, lease_until))
-                .collect::<Result<_, _>>()?,
-            Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
-        };
-        Ok(rows)
-    }
-
     /// Returns rows whose lease expired before `now` to `pending`, due at once.
     pub(crate) async fn reap(&self, now: i64) -> Result<u64, QueueError> {
         let done = match self {
@@ -156,7 +101,7 @@ impl Pool {
     }
 }
 
-fn claimed<R: Row>(row: &R, lease_until: i64) -> Result<ClaimedDelivery, sqlx::Error>
+pub(super) fn claimed<R: Row>(row: &R, lease_until: i64) -> Result<ClaimedDelivery, sqlx::Error>
 where
     usize: sqlx::ColumnIndex<R>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

@@ -35,7 +35,7 @@ pub use path::{JsonPath, PathError};
 pub use properties::{MAX_PROPERTIES, PropertyRef, PropertySelection};
 pub use scope::{AppScope, MAX_SCOPED_APPS};
 pub use template::{MAX_TEMPLATE_BYTES, PayloadFormat, parse_template, render_template, validate_template};
-pub use triggers::{EventPattern, MAX_PATTERNS, Trigger, Triggers, matches_event};
+pub use triggers::{EventPattern, MAX_PATTERNS, RESERVED_EVENT_NAMES, Trigger, Triggers, matches_event};
 pub use url::{MAX_URL_LEN, WebhookUrl};
 
 /// One problem with user input, tied to the API field it concerns so a form can show it next to

@@ -4,6 +4,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{EventType, EventTypes, FieldError, indexed, plural, to_de_error};
 
+/// Event names Herald itself produces (derived visitor events, which carry a different body,
+/// the visit object). `*` and prefix patterns never match them: a webhook gets them only by
+/// naming them exactly, and a tenant cannot send a track event with these names.
+pub const RESERVED_EVENT_NAMES: [&str; 2] = ["NEW_VISIT", "NEW_VISITOR"];
+
 /// Most patterns per webhook: enough for a hand-picked catalog, small enough to match linearly.
 pub const MAX_PATTERNS: usize = 50;
 const MAX_PATTERN_LEN: usize = 200;
@@ -75,11 +80,13 @@ impl EventPattern {
         })
     }
 
-    /// Whether an event called `name` is taken by this pattern.
+    /// Whether an event called `name` is taken by this pattern. A reserved name
+    /// ([`RESERVED_EVENT_NAMES`]) is taken only by a pattern naming it exactly.
     #[must_use]
     pub fn matches(&self, name: &str) -> bool {
         match self {
-            Self::All => true,
+            Self::All => !RESERVED_EVENT_NAMES.contains(&name),
+            Self::Prefix(_) if RESERVED_EVENT_NAMES.contains(&name) => false,
             Self::Prefix(prefix) => name
                 .strip_prefix(prefix.as_str())
                 .and_then(|rest| rest.strip_prefix('.'))
@@ -228,6 +235,15 @@ mod tests {
     fn a_star_matches_every_name() {
         assert_eq!(pattern(" * "), EventPattern::All);
         assert!(pattern("*").matches("anything at all"));
+    }
+
+    #[test]
+    fn derived_visitor_events_are_taken_only_by_their_exact_name() {
+        for name in RESERVED_EVENT_NAMES {
+            assert!(!pattern("*").matches(name));
+            assert!(!pattern("NEW.*").matches(name));
+            assert!(pattern(name).matches(name));
+        }
     }
 
     #[test]

@@ -22,9 +22,11 @@ const HOUR: i64 = 3_600_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_phone() {
     let Some(b) = Browser::launch().await else { return };
-    // The second attempt waits ten minutes: every failed delivery stays "retrying".
+    // The second attempt waits ten minutes: every failed delivery stays "retrying". The breaker
+    // stays shut so that all thirty are attempted once.
     let app = TestApp::spawn_with(|c| {
         c.retry_schedule = [0, 600_000, 600_000].into_iter().map(Duration::from_millis).collect();
+        c.breaker_after = 1000;
     })
     .await;
     let base = app.base.clone();

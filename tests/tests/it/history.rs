@@ -230,7 +230,12 @@ async fn send_test_from_the_list_delivers_a_signed_test_payload_and_leaves_healt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_failures_since_t_resends_exactly_the_fifty_after_t() {
-    let app = TestApp::spawn_with(|c| c.retry_schedule = schedule(&[0])).await;
+    // The breaker stays shut: all 57 failures are attempted, none paused.
+    let app = TestApp::spawn_with(|c| {
+        c.retry_schedule = schedule(&[0]);
+        c.breaker_after = 1000;
+    })
+    .await;
     let (s, token) = account(&app).await;
     let mut rx = Receiver::start().await;
     rx.answer_by_default(Reply::Status(500, "down"));

@@ -254,3 +254,46 @@ async fn the_timeout_and_hipaa_mode_are_account_settings_and_the_names_are_built
     assert_eq!(status, StatusCode::OK);
     assert!(log.to_string().contains("visit_timeout_minutes"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_star_webhook_gets_no_derived_events_and_a_new_visit_webhook_gets_the_visit() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    let mut star = Receiver::start().await;
+    webhook(
+        &s,
+        &token,
+        &star.url,
+        json!({"event_types": ["track"], "patterns": [{"pattern": "*"}]}),
+    )
+    .await;
+    let mut visits = Receiver::start().await;
+    webhook(&s, &token, &visits.url, json!({"patterns": [{"pattern": "NEW_VISIT"}]})).await;
+    send(
+        &s,
+        &token,
+        page("anon-star", "2024-12-22T14:30:00Z", "https://example.com/"),
+    )
+    .await;
+    let got = visits.take(1, WAIT).await;
+    assert_eq!(names(&got), ["NEW_VISIT"]);
+    assert!(got[0].json()["properties"].is_object() || got[0].json().is_object());
+    assert!(visits.drain(QUIET).await.is_empty(), "only the visit, not NEW_VISITOR");
+    assert!(
+        star.drain(QUIET).await.is_empty(),
+        "`*` means the tenant's own track events only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_track_event_with_a_reserved_name_is_refused() {
+    let app = TestApp::spawn().await;
+    let (s, token) = account(&app).await;
+    for name in ["NEW_VISIT", "NEW_VISITOR"] {
+        let body = json!({"type": "track", "userId": "u", "event": name});
+        let (status, res) = s.api(Method::POST, &token, "/events", Some(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+        assert_eq!(res["error"]["field"], "event", "{res}");
+        assert!(res["error"]["message"].as_str().unwrap().contains("reserved"), "{res}");
+    }
+}

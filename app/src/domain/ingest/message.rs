@@ -153,6 +153,13 @@ pub fn parse(raw: Value, kind: Option<Kind>, prefix: &str, received_at_ms: i64) 
     }
     let name = match kind {
         Kind::Track => match obj.get("event") {
+            Some(Value::String(e)) if herald_jobs::spec::RESERVED_EVENT_NAMES.contains(&e.as_str()) => {
+                return Err(err(
+                    prefix,
+                    "event",
+                    format!("“{e}” is reserved: Herald derives it from page events. Name your event differently."),
+                ));
+            }
             Some(Value::String(e)) if !e.trim().is_empty() && e.chars().count() <= 200 => Some(e.clone()),
             Some(Value::String(e)) if !e.trim().is_empty() => {
                 return Err(err(prefix, "event", "event must be at most 200 characters."));

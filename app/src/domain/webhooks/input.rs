@@ -9,6 +9,7 @@ use herald_jobs::spec::{
     Timeout, Triggers, WebhookUrl,
 };
 
+use super::pace::Pace;
 use crate::domain::validate::{self, Errors};
 use crate::domain::{DomainError, FieldError};
 
@@ -53,6 +54,12 @@ pub struct WebhookInput {
     pub signature_scheme: String,
     /// A tenant-chosen secret (create only); empty means generate one.
     pub secret: Option<String>,
+    /// 1–100; empty means the default (8).
+    pub max_in_flight: String,
+    /// Deliveries per second, 1–10,000; empty means no limit.
+    pub rate_limit: String,
+    /// Deliver one at a time in ingest order.
+    pub ordered: bool,
 }
 
 /// A validated webhook configuration, ready to store.
@@ -73,6 +80,7 @@ pub struct WebhookSpec {
     pub timeout: Timeout,
     pub signature_scheme: SignatureScheme,
     pub secret: Option<String>,
+    pub pace: Pace,
 }
 
 fn take_all<T>(errors: &mut Errors, result: Result<T, Vec<FieldError>>) -> Option<T> {
@@ -152,7 +160,11 @@ impl WebhookInput {
             }
             _ => None,
         };
+        let pace = Pace::parse(&mut errors, &self.max_in_flight, &self.rate_limit, self.ordered);
         errors.finish()?;
+        let Some(pace) = pace else {
+            return Err(DomainError::invalid("max_in_flight", "invalid input"));
+        };
         match (
             name,
             url,
@@ -198,6 +210,7 @@ impl WebhookInput {
                 timeout,
                 signature_scheme,
                 secret,
+                pace,
             }),
             _ => Err(DomainError::invalid("name", "invalid input")),
         }
@@ -255,6 +268,9 @@ impl WebhookSpec {
             timeout_secs: self.timeout.secs().to_string(),
             signature_scheme: self.signature_scheme.as_str().to_owned(),
             secret: None,
+            max_in_flight: self.pace.max_in_flight.to_string(),
+            rate_limit: self.pace.rate_limit.map(|r| r.to_string()).unwrap_or_default(),
+            ordered: self.pace.ordered,
         }
     }
 }

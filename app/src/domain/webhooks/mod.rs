@@ -2,9 +2,11 @@
 //! whose diff never contains a secret or a custom header's value.
 
 mod input;
+mod pace;
 mod stored;
 
 pub use input::{FilterRows, WebhookInput, WebhookSpec};
+pub use pace::{DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT, Pace, RATE_LIMIT};
 pub use stored::Webhook;
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};

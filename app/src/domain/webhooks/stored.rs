@@ -1,5 +1,6 @@
 //! The stored form of a webhook: JSON text columns holding the `herald_jobs::spec` types.
 
+use super::pace::{DEFAULT_MAX_IN_FLIGHT, Pace};
 use sea_orm::{ActiveValue::NotSet, Set};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -52,6 +53,9 @@ pub(super) fn columns(spec: &WebhookSpec) -> webhook::ActiveModel {
         filter: Set(encode(&spec.filter)),
         app_ids: Set(encode(&spec.app_scope)),
         timeout_secs: Set(i32::try_from(spec.timeout.secs()).unwrap_or(5)),
+        max_in_flight: Set(i32::try_from(spec.pace.max_in_flight).unwrap_or(8)),
+        rate_limit: Set(spec.pace.rate_limit.and_then(|r| i32::try_from(r).ok())),
+        ordered: Set(spec.pace.ordered),
         ..Default::default()
     }
 }
@@ -84,6 +88,11 @@ impl Webhook {
             timeout: decode("timeout_secs", &model.timeout_secs.to_string())?,
             signature_scheme: decode("signature_scheme", &encode(&model.signature_scheme))?,
             secret: None,
+            pace: Pace {
+                max_in_flight: u32::try_from(model.max_in_flight).unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+                rate_limit: model.rate_limit.and_then(|r| u32::try_from(r).ok()),
+                ordered: model.ordered,
+            },
         };
         Ok(Webhook { model, spec })
     }
@@ -126,6 +135,9 @@ impl Webhook {
             "filter": s.filter,
             "timeout_secs": s.timeout.secs(),
             "signature_scheme": s.signature_scheme.as_str(),
+            "max_in_flight": s.pace.max_in_flight,
+            "rate_limit": s.pace.rate_limit,
+            "ordered": s.pace.ordered,
             "enabled": self.model.enabled,
             "secret": self.model.secret_sealed.as_ref().map(|_| REDACTED),
         })

@@ -86,6 +86,14 @@ pub struct WebhookIn {
     signature_scheme: Option<String>,
     /// Create only: your own secret instead of a generated one.
     secret: Option<String>,
+    /// Most deliveries in flight at once across all workers, 1–100 (default 8).
+    #[schema(minimum = 1, maximum = 100)]
+    max_in_flight: Option<i64>,
+    /// Deliveries per second at most, 1–10,000; `null` for no limit. Excess deliveries wait.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    rate_limit: Option<Value>,
+    /// Deliver one at a time in ingest order (throughput: one request in flight).
+    ordered: Option<bool>,
 }
 
 impl WebhookIn {
@@ -152,6 +160,18 @@ impl WebhookIn {
         if self.secret.is_some() {
             base.secret = self.secret;
         }
+        if let Some(v) = self.max_in_flight {
+            base.max_in_flight = v.to_string();
+        }
+        match self.rate_limit {
+            None => {}
+            Some(Value::Null) => base.rate_limit = String::new(),
+            Some(Value::String(text)) => base.rate_limit = text,
+            Some(other) => base.rate_limit = other.to_string(),
+        }
+        if let Some(v) = self.ordered {
+            base.ordered = v;
+        }
         Ok(base)
     }
 }
@@ -176,6 +196,12 @@ pub struct WebhookOut {
     filter: Vec<ConditionIo>,
     timeout_secs: u32,
     signature_scheme: String,
+    /// Most deliveries in flight at once across all workers.
+    max_in_flight: u32,
+    /// Deliveries per second at most; `null`: no limit.
+    rate_limit: Option<u32>,
+    /// One at a time in ingest order.
+    ordered: bool,
     enabled: bool,
     /// Why Herald disabled it (e.g. the endpoint answered 410 Gone), when it did.
     disabled_reason: Option<String>,
@@ -242,6 +268,9 @@ impl From<Webhook> for WebhookOut {
                 })
                 .collect(),
             timeout_secs: s.timeout.secs(),
+            max_in_flight: s.pace.max_in_flight,
+            rate_limit: s.pace.rate_limit,
+            ordered: s.pace.ordered,
             signature_scheme: s.signature_scheme.as_str().to_owned(),
             enabled: w.model.enabled,
             disabled_reason: w.model.disabled_reason,

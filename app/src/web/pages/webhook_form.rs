@@ -53,6 +53,12 @@ pub struct WebhookFormData {
     signature_scheme: String,
     #[serde(default)]
     secret: Option<String>,
+    #[serde(default)]
+    max_in_flight: String,
+    #[serde(default)]
+    rate_limit: String,
+    #[serde(default)]
+    ordered: Option<String>,
 }
 
 fn at(list: &[String], i: usize) -> String {
@@ -113,6 +119,9 @@ impl WebhookFormData {
             timeout_secs: self.timeout_secs,
             signature_scheme: self.signature_scheme,
             secret: self.secret,
+            max_in_flight: self.max_in_flight,
+            rate_limit: self.rate_limit,
+            ordered: self.ordered.is_some(),
         }
     }
 }
@@ -142,6 +151,9 @@ pub struct FormView {
     pub timeout_secs: String,
     pub signature_scheme: String,
     pub secret: String,
+    pub max_in_flight: String,
+    pub rate_limit: String,
+    pub ordered: bool,
 }
 
 impl FormView {
@@ -152,6 +164,7 @@ impl FormView {
             event_types: vec!["track".into()],
             patterns: vec![("*".into(), true)],
             timeout_secs: "5".into(),
+            max_in_flight: crate::domain::webhooks::DEFAULT_MAX_IN_FLIGHT.to_string(),
             ..WebhookInput::default()
         };
         Self::from_input(&input, "/settings/webhooks".into(), true)
@@ -209,6 +222,9 @@ impl FormView {
                 input.signature_scheme.clone()
             },
             secret: input.secret.clone().unwrap_or_default(),
+            max_in_flight: input.max_in_flight.clone(),
+            rate_limit: input.rate_limit.clone(),
+            ordered: input.ordered,
         }
     }
 

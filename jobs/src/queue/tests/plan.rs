@@ -1,11 +1,13 @@
-//! Query plans with realistic data: the claim reads `deliveries_due`, settling goes by primary
-//! key (`DELIVERY-ENGINE.md` §3 and §7: the wrong plans cost 10× and more).
+//! Query plans with realistic data: the fair claim reads `deliveries_flow`, settling goes by
+//! primary key (`DELIVERY-ENGINE.md` §3 and §7: the wrong plans cost 10× and more).
 
 use sqlx::Row as _;
 
+use super::support::claim;
 use super::support::{Row, TestDb};
 use crate::attempt::sql::{PG_SETTLE, SQLITE_SETTLE};
-use crate::queue::sql::{PG_CLAIM, PG_PIN_PLAN, SQLITE_CLAIM};
+use crate::queue::fair_sql::{PG_CLAIM, SQLITE_CLAIM};
+use crate::queue::sql::PG_PIN_PLAN;
 use crate::queue::{DeliveryQueue, QueueConfig, now_ms};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,8 +66,10 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                     sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {SQLITE_CLAIM}")))
                         .bind(now + 60_000)
                         .bind(now)
+                        .bind(1_i64)
                         .bind(0)
                         .bind(64)
+                        .bind(1_i64)
                         .fetch_all(pool)
                         .await
                         .unwrap(),
@@ -73,7 +77,7 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                 assert!(
                     claim
                         .iter()
-                        .any(|d| d.starts_with("SEARCH deliveries USING") && d.contains("INDEX deliveries_due")),
+                        .any(|d| d.starts_with("SEARCH deliveries USING") && d.contains("INDEX deliveries_flow")),
                     "{claim:?}"
                 );
                 assert!(
@@ -111,13 +115,15 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                     sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {PG_CLAIM}")))
                         .bind(now + 60_000)
                         .bind(now)
+                        .bind(1_i64)
                         .bind(0_i32)
                         .bind(64_i64)
+                        .bind(1_i64)
                         .fetch_all(pool)
                         .await
                         .unwrap(),
                 );
-                assert!(claim.contains("deliveries_due"), "{claim}");
+                assert!(claim.contains("deliveries_flow"), "{claim}");
                 let mut txn = pool.begin().await.unwrap();
                 sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await.unwrap();
                 let ack = text(
@@ -142,16 +148,13 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
             other => panic!("unexpected pool {other:?}"),
         }
 
-        // And the claim really takes only due rows, oldest first.
-        let claimed = queue.pool().claim(0, 1_000, now_ms(), now_ms() + 60_000).await.unwrap();
-        assert_eq!(claimed.len(), 600);
-        assert!(
-            queue
-                .pool()
-                .claim(1, 1_000, now_ms(), now_ms() + 60_000)
-                .await
-                .unwrap()
-                .is_empty()
+        // And the claim really takes only due rows, first attempts first, within the cap.
+        let claimed = claim(&queue, 1_000, now_ms(), now_ms() + 60_000).await;
+        assert_eq!(
+            claimed.len(),
+            8 * crate::queue::gate::PIPELINE,
+            "the webhook's pipeline: its cap of 8 is held by the send gate"
         );
+        assert!(claimed.iter().all(|c| c.lane == 0));
     }
 }

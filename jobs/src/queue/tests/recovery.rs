@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
 
-use super::support::{Row, TestDb};
+use super::support::{Row, TestDb, claim};
 use super::worker::{Behaviour, attempt_with, fast_cfg, handle, start};
 use crate::attempt::{Outcome, Settled};
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
@@ -21,7 +21,7 @@ async fn a_late_outcome_changes_nothing() {
         let schedule = &queue.config().retry_schedule;
         let now = now_ms();
 
-        let first = pool.claim(0, 10, now, now + 60_000).await.unwrap();
+        let first = claim(&queue, 10, now, now + 60_000).await;
         assert_eq!((first.len(), first[0].id, first[0].attempt), (1, id, 1));
         // The first claimant stalls past its lease; the reaper hands the row to a second one,
         // whose lease ends later (it claims after the first lease ended).
@@ -31,7 +31,7 @@ async fn a_late_outcome_changes_nothing() {
         ))
         .await;
         assert_eq!(pool.reap(now).await.unwrap(), 1);
-        let second = pool.claim(0, 10, now, now + 120_000).await.unwrap();
+        let second = claim(&queue, 10, now, now + 120_000).await;
         assert_eq!(
             second[0].attempt, 1,
             "the lost claim recorded nothing, so it counts nothing"
@@ -42,7 +42,7 @@ async fn a_late_outcome_changes_nothing() {
             |claim: &ClaimedDelivery, v: Verdict| Settled::new(claim.clone(), Ok::<_, &String>(&outcome(v)), schedule);
         for late in [settle(&first[0], Verdict::Delivered), settle(&first[0], Verdict::Retry)] {
             assert_eq!(
-                pool.settle(&[&late], now_ms()).await.unwrap(),
+                pool.settle(&[&late], now_ms(), queue.config()).await.unwrap().0,
                 0,
                 "{:?}: {late:?}",
                 t.backend()
@@ -59,9 +59,9 @@ async fn a_late_outcome_changes_nothing() {
         assert_eq!(t.attempt_rows(id).await, 0, "a late outcome leaves no attempt row");
 
         let current = settle(&second[0], Verdict::Delivered);
-        assert_eq!(pool.settle(&[&current], now_ms()).await.unwrap(), 1);
+        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap().0, 1);
         // Settled once: a repeat no longer matches `in_flight`.
-        assert_eq!(pool.settle(&[&current], now_ms()).await.unwrap(), 0);
+        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap().0, 0);
         let row = t.row(id).await;
         assert_eq!(
             (row.status.as_str(), row.attempts, row.lease_until),

@@ -296,3 +296,22 @@ pub struct State {
     pub next_attempt_at: i64,
     pub lease_until: Option<i64>,
 }
+
+/// One fair claim of up to `limit` rows (retries included), as a worker's backend makes it.
+pub async fn claim(
+    queue: &crate::queue::DeliveryQueue,
+    limit: usize,
+    now: i64,
+    lease_until: i64,
+) -> Vec<crate::queue::ClaimedDelivery> {
+    let ask = crate::queue::fair::Ask {
+        limit,
+        retries: limit,
+        now,
+        lease_until,
+        cursor: 0,
+        claimer: queue.claimer(),
+    };
+    let busy = std::collections::HashMap::new();
+    queue.pool().claim_fair(ask, queue.config(), &busy).await.unwrap().rows
+}

@@ -1,0 +1,399 @@
+//! The fair claim: round-robin over the webhooks with work, each within its own limits.
+//!
+//! One claim is one transaction (SQLite: `BEGIN IMMEDIATE`, so claims of all processes are
+//! serialised; PostgreSQL: each webhook is taken under a transaction-scoped advisory lock, and
+//! its state is read after the lock). It:
+//! 1. enumerates up to [`QueueConfig::fair_webhooks`] webhooks with pending rows, in id order
+//!    after the process's cursor (wrapping around), so a huge backlog of one webhook costs one
+//!    index probe, not a scan, and every webhook with work gets a turn;
+//! 2. gives each one a share of the batch, bounded by
+//!    - its **in-flight cap** (`webhooks.max_in_flight`), held by the process's send gate
+//!      ([`super::gate`]) at the cap less the rows other processes have in flight, with at
+//!      most [`PIPELINE`] × that buffered or being sent here, so a hanging endpoint holds its
+//!      own slots, never the process's;
+//!    - its **circuit breaker** (`delivery_flows.next_probe_at` set): nothing, except one probe
+//!      when the probe is due and nothing is in flight; the next probe is pushed out at once;
+//!    - its **rate limit** (GCRA over `delivery_flows.rate_tat`, a burst of at most
+//!      [`RATE_WINDOW`]'s worth): the excess simply stays pending;
+//!    - **ordering** (`webhooks.ordered`): one in flight, the head in ingest order; a head
+//!      waiting for its retry holds the rest;
+//! 3. claims each share first from lane 0 (first attempts), then lane 1 (retries, due ones,
+//!    within the process's retry budget).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sqlx::{Postgres, Row, Sqlite, Transaction};
+
+use super::fair_sql::{
+    PG_CLAIM, PG_LOCK_CANDIDATES, PG_PROBED, PG_RATE, PG_RETRY_HEAD, PG_STATE, SQLITE_CANDIDATES, SQLITE_CLAIM,
+    SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
+};
+use super::gate::PIPELINE;
+use super::sql::{Pool, claimed};
+use super::{ClaimedDelivery, QueueConfig, QueueError};
+
+/// The burst a rate-limited webhook may send at once: this long's worth of its rate (at least
+/// one delivery). Shorter than the poll interval would waste claims; longer bunches arrivals.
+pub const RATE_WINDOW: Duration = Duration::from_millis(200);
+
+/// What one claim asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask {
+    pub limit: usize,
+    /// Most lane-1 rows this claim may take (the retry budget it reserved).
+    pub retries: usize,
+    pub now: i64,
+    pub lease_until: i64,
+    /// Webhooks with an id above this are served first (round-robin).
+    pub cursor: i64,
+    /// The claiming process (`deliveries.claimed_by`).
+    pub claimer: i64,
+}
+
+/// What a claim brought back.
+#[derive(Debug, Default)]
+pub(crate) struct Got {
+    pub rows: Vec<ClaimedDelivery>,
+    /// Where the next claim starts: the last webhook served, or 0 after a wrap.
+    pub cursor: i64,
+    /// Lane-1 rows among `rows`.
+    pub retries: usize,
+    /// The send gate's cap of every webhook in `rows`: its in-flight cap less the rows other
+    /// processes have in flight.
+    pub caps: HashMap<i64, usize>,
+    /// A webhook with due rows got fewer than its share because of rows in flight: the claim
+    /// is worth repeating as soon as a request of this process ends or settles.
+    pub held: bool,
+}
+
+/// One webhook with pending rows and what limits it.
+#[derive(Debug)]
+struct Candidate {
+    webhook_id: i64,
+    max_in_flight: i64,
+    rate_limit: Option<i32>,
+    ordered: bool,
+    next_probe_at: Option<i64>,
+    probes: i32,
+    rate_tat: i64,
+    in_flight: i64,
+    /// Rows of it in flight in other processes.
+    others: i64,
+}
+
+enum Txn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+fn candidate<R: Row>(row: &R) -> Result<Candidate, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database>,
+    Option<i32>: for<'r> sqlx::Decode<'r, R::Database>,
+{
+    Ok(Candidate {
+        webhook_id: row.try_get(0)?,
+        max_in_flight: i64::from(row.try_get::<i32, _>(1)?),
+        rate_limit: row.try_get(2)?,
+        ordered: row.try_get(3)?,
+        next_probe_at: row.try_get(4)?,
+        probes: row.try_get(5)?,
+        rate_tat: row.try_get(6)?,
+        in_flight: row.try_get(7)?,
+        others: row.try_get(8)?,
+    })
+}
+
+impl Txn {
+    async fn candidates(&mut self, cursor: i64, max: usize, claimer: i64) -> Result<Vec<Candidate>, QueueError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        Ok(match self {
+            Self::Sqlite(t) => sqlx::query(SQLITE_CANDIDATES)
+                .bind(cursor)
+                .bind(max)
+                .bind(claimer)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(candidate)
+                .collect::<Result<_, _>>()?,
+            Self::Postgres(t) => {
+                let ids: Vec<i64> = sqlx::query_scalar(PG_LOCK_CANDIDATES)
+                    .bind(cursor)
+                    .bind(max)
+                    .fetch_all(&mut **t)
+                    .await?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut found: Vec<Candidate> = sqlx::query(PG_STATE)
+                    .bind(&ids)
+                    .bind(claimer)
+                    .fetch_all(&mut **t)
+                    .await?
+                    .iter()
+                    .map(candidate)
+                    .collect::<Result<_, _>>()?;
+                found.sort_by_key(|c| ids.iter().position(|id| *id == c.webhook_id));
+                found
+            }
+        })
+    }
+
+    async fn claim(
+        &mut self,
+        webhook_id: i64,
+        lane: i32,
+        limit: usize,
+        ask: &Ask,
+    ) -> Result<Vec<ClaimedDelivery>, QueueError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let lease = ask.lease_until;
+        Ok(match self {
+            Self::Sqlite(t) => sqlx::query(SQLITE_CLAIM)
+                .bind(lease)
+                .bind(ask.now)
+                .bind(webhook_id)
+                .bind(lane)
+                .bind(limit)
+                .bind(ask.claimer)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(|r| claimed(r, lease))
+                .collect::<Result<_, _>>()?,
+            Self::Postgres(t) => sqlx::query(PG_CLAIM)
+                .bind(lease)
+                .bind(ask.now)
+                .bind(webhook_id)
+                .bind(lane)
+                .bind(limit)
+                .bind(ask.claimer)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(|r| claimed(r, lease))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn retry_head(&mut self, webhook_id: i64) -> Result<Option<i64>, QueueError> {
+        Ok(match self {
+            Self::Sqlite(t) => {
+                sqlx::query_scalar(SQLITE_RETRY_HEAD)
+                    .bind(webhook_id)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            Self::Postgres(t) => {
+                sqlx::query_scalar(PG_RETRY_HEAD)
+                    .bind(webhook_id)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+        })
+    }
+
+    async fn write(&mut self, change: &FlowChange) -> Result<(), QueueError> {
+        let (sqlite, pg, id, value) = match *change {
+            FlowChange::Probed { webhook_id, next } => (SQLITE_PROBED, PG_PROBED, webhook_id, next),
+            FlowChange::Rate { webhook_id, tat } => (SQLITE_RATE, PG_RATE, webhook_id, tat),
+        };
+        match self {
+            Self::Sqlite(t) => {
+                sqlx::query(sqlite).bind(id).bind(value).execute(&mut **t).await?;
+            }
+            Self::Postgres(t) => {
+                sqlx::query(pg).bind(id).bind(value).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(self) -> Result<(), QueueError> {
+        match self {
+            Self::Sqlite(t) => t.commit().await?,
+            Self::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A change of `delivery_flows` made by a claim, written at its end in webhook order (so two
+/// transactions touching the same rows lock them in the same order).
+#[derive(Debug)]
+enum FlowChange {
+    Probed { webhook_id: i64, next: i64 },
+    Rate { webhook_id: i64, tat: i64 },
+}
+
+impl FlowChange {
+    fn webhook_id(&self) -> i64 {
+        match self {
+            Self::Probed { webhook_id, .. } | Self::Rate { webhook_id, .. } => *webhook_id,
+        }
+    }
+}
+
+/// The wait before probe number `probes + 1` of an open breaker: `first`, doubling, at most `max`.
+#[must_use]
+pub fn probe_interval(cfg: &QueueConfig, probes: i32) -> Duration {
+    let doublings = u32::try_from(probes.clamp(0, 30)).unwrap_or(0);
+    cfg.probe_first.saturating_mul(1 << doublings).min(cfg.probe_max)
+}
+
+/// How many rows a webhook limited to `rate` per second may start now, and its clock after
+/// `n` of them (GCRA: `tat` advances one emission interval per row; a row may go when `tat`
+/// is at most one [`RATE_WINDOW`] ahead of now).
+fn rate_room(rate: i32, tat_us: i64, now_us: i64) -> (usize, i64) {
+    let interval = 1_000_000 / i64::from(rate.max(1));
+    let window = i64::try_from(RATE_WINDOW.as_micros()).unwrap_or(i64::MAX);
+    let start = tat_us.max(now_us);
+    let slack = now_us + window - start;
+    let room = if slack < 0 { 0 } else { slack / interval + 1 };
+    (usize::try_from(room).unwrap_or(0), start)
+}
+
+impl Pool {
+    /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc); `busy` = the
+    /// rows per webhook this process holds buffered or being sent.
+    pub(crate) async fn claim_fair(
+        &self,
+        ask: Ask,
+        cfg: &QueueConfig,
+        busy: &HashMap<i64, usize>,
+    ) -> Result<Got, QueueError> {
+        let mut txn = match self {
+            Self::Sqlite(pool) => Txn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Txn::Postgres(pool.begin().await?),
+            Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
+        };
+        let max = cfg.fair_webhooks.max(1);
+        let mut found = txn.candidates(ask.cursor, max, ask.claimer).await?;
+        let mut cursor = found.last().map_or(0, |c| c.webhook_id);
+        if found.len() < max && ask.cursor > 0 {
+            let more = txn.candidates(0, max - found.len(), ask.claimer).await?;
+            found.extend(more.into_iter().filter(|c| c.webhook_id <= ask.cursor));
+            cursor = 0;
+        }
+        let mut got = Got {
+            cursor,
+            ..Got::default()
+        };
+        let mut changes = Vec::new();
+        let now_us = ask.now.saturating_mul(1000);
+        let share = ask.limit.div_ceil(found.len().max(1)).max(1);
+        for c in &found {
+            let room = ask.limit.saturating_sub(got.rows.len());
+            if room == 0 {
+                break;
+            }
+            let cap = usize::try_from(c.max_in_flight - c.others).unwrap_or(0);
+            let pipeline = (cap * PIPELINE).saturating_sub(busy.get(&c.webhook_id).copied().unwrap_or(0));
+            let mut take = pipeline.min(share).min(room);
+            if c.ordered {
+                take = take.min(usize::from(c.in_flight == 0));
+            }
+            got.held |= take < share.min(room);
+            let probing = c.next_probe_at.is_some();
+            if probing {
+                take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && c.in_flight == 0).min(take);
+            }
+            let rate = c.rate_limit.map(|r| (r, rate_room(r, c.rate_tat, now_us)));
+            if let Some((_, (allowed, _))) = rate {
+                take = take.min(allowed);
+            }
+            if take == 0 {
+                continue;
+            }
+            let rows = claim_webhook(&mut txn, c, take, &ask, ask.retries - got.retries).await?;
+            if rows.is_empty() {
+                continue;
+            }
+            let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if probing {
+                let next = ask.now.saturating_add(duration_ms(probe_interval(cfg, c.probes)));
+                changes.push(FlowChange::Probed {
+                    webhook_id: c.webhook_id,
+                    next,
+                });
+            }
+            if let Some((r, (_, start))) = rate {
+                let tat = start + n * (1_000_000 / i64::from(r.max(1)));
+                changes.push(FlowChange::Rate {
+                    webhook_id: c.webhook_id,
+                    tat,
+                });
+            }
+            got.retries += rows.iter().filter(|r| r.lane != 0).count();
+            got.caps.insert(c.webhook_id, cap);
+            got.rows.extend(rows);
+        }
+        changes.sort_by_key(FlowChange::webhook_id);
+        for change in &changes {
+            txn.write(change).await?;
+        }
+        txn.commit().await?;
+        Ok(got)
+    }
+}
+
+/// Claims up to `take` rows of one webhook: the head only when it is ordered, otherwise first
+/// attempts, then due retries within `retries`.
+async fn claim_webhook(
+    txn: &mut Txn,
+    c: &Candidate,
+    take: usize,
+    ask: &Ask,
+    retries: usize,
+) -> Result<Vec<ClaimedDelivery>, QueueError> {
+    if c.ordered {
+        return match txn.retry_head(c.webhook_id).await? {
+            Some(due) if due <= ask.now && retries > 0 => txn.claim(c.webhook_id, 1, 1, ask).await,
+            Some(_) => Ok(Vec::new()),
+            None => txn.claim(c.webhook_id, 0, 1, ask).await,
+        };
+    }
+    let mut rows = txn.claim(c.webhook_id, 0, take, ask).await?;
+    let rest = (take - rows.len()).min(retries);
+    if rest > 0 {
+        rows.extend(txn.claim(c.webhook_id, 1, rest, ask).await?);
+    }
+    Ok(rows)
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limiter_allows_a_window_then_one_per_interval() {
+        let now = 10_000_000;
+        let (room, start) = rate_room(20, 0, now);
+        assert_eq!((room, start), (5, now), "200 ms of 20/s, plus the one due now");
+        let tat = start + 5 * 50_000;
+        assert_eq!(rate_room(20, tat, now).0, 0);
+        assert_eq!(rate_room(20, tat, now + 100_000).0, 2);
+        assert_eq!(rate_room(10_000, 0, now).0, 2_001);
+    }
+
+    #[test]
+    fn probes_back_off_to_the_cap() {
+        let cfg = QueueConfig {
+            probe_first: Duration::from_secs(5),
+            probe_max: Duration::from_secs(60),
+            ..QueueConfig::default()
+        };
+        let got: Vec<u64> = (0..6).map(|p| probe_interval(&cfg, p).as_secs()).collect();
+        assert_eq!(got, [5, 10, 20, 40, 60, 60]);
+    }
+}
