@@ -8,6 +8,7 @@
 pub mod attempt;
 pub mod housekeeping;
 pub mod metric_names;
+pub mod ops;
 pub mod payload;
 pub mod queue;
 pub mod sealed;

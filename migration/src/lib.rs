@@ -10,6 +10,7 @@ mod m20261129_000001_webhook_version;
 mod m20261130_000001_attempt_webhook;
 mod m20261201_000001_delivery_flows;
 mod m20261201_000002_account_security;
+mod m20261202_000001_operational_events;
 
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_attempt_webhook::Migration),
             Box::new(m20261201_000001_delivery_flows::Migration),
             Box::new(m20261201_000002_account_security::Migration),
+            Box::new(m20261202_000001_operational_events::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect};
 
 use entity::webhook;
 use herald_jobs::attempt::Outcome;
@@ -75,11 +75,16 @@ pub async fn deliver(task: ClaimedDelivery, state: Data<WorkerState>) -> Result<
     Ok(Outcome::Sent(Box::new(attempt)))
 }
 
-/// `410 Gone` means the receiver wants no more: disable the webhook and say why.
+/// `410 Gone` means the receiver wants no more: disable the webhook and say why. Re-read under
+/// the write lock (the row locked on PostgreSQL), so the several 410s of the deliveries in
+/// flight disable it (and tell its subscribers) once.
 async fn disable_gone(db: &DatabaseConnection, hook: &webhook::Model) -> Result<(), BoxDynError> {
     let reason = "Disabled by Herald: the endpoint answered 410 Gone. Re-enable it once the URL works again.";
     let txn = crate::db::begin_write(db).await?;
-    crate::domain::webhooks::disable_by_system(&txn, hook, reason).await?;
+    let current = webhook::Entity::find_by_id(hook.id).lock_exclusive().one(&txn).await?;
+    if let Some(current) = current.filter(|w| w.enabled) {
+        crate::domain::webhooks::disable_by_system(&txn, &current, reason).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -33,7 +33,7 @@ const PG_WRITE: &str = "INSERT INTO delivery_flows (webhook_id, failures, failin
      failing_since = excluded.failing_since, next_probe_at = excluded.next_probe_at, \
      probes = CASE WHEN $5 THEN 0 ELSE delivery_flows.probes END";
 
-/// A change of a webhook's breaker, reported after the settle commits (operational events).
+/// A change of a webhook's breaker: the settle transaction inserts its operational events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// The breaker opened: the endpoint failed `breaker_after` times in a row.

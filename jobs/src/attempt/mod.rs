@@ -51,7 +51,7 @@ use entity::delivery::DeliveryStatus;
 use crate::queue::{ClaimedDelivery, now_ms, retry_delay};
 use crate::send::{Attempt, ErrorKind, Verdict};
 
-pub use breaker::Transition;
+pub(crate) use breaker::Transition;
 pub use settle::{SettleLayer, SettleService};
 pub(crate) use settle::{SettleMsg, settle_loop};
 

@@ -131,8 +131,7 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
             tries += 1;
             let started = Instant::now();
             match queue.pool().settle(&rows, now_ms(), queue.config()).await {
-                Ok((changed, transitions)) => {
-                    queue.report(transitions);
+                Ok(changed) => {
                     size.record(rows.len() as f64);
                     seconds.record(started.elapsed().as_secs_f64());
                     count(&rows);

@@ -1,7 +1,8 @@
 //! The settle transaction for SQLite and PostgreSQL: per batch, one read of the accounts' HIPAA
 //! flags, one fenced `UPDATE … RETURNING id` of the deliveries, the circuit breakers of their
-//! webhooks ([`super::breaker`]), one insert of the attempt rows of the deliveries that passed
-//! the fence, one commit.
+//! webhooks ([`super::breaker`]) with the operational events their changes raise
+//! ([`crate::ops`]), one insert of the attempt rows of the deliveries that passed the fence, one
+//! commit.
 //!
 //! Plans: the update is driven by its own rows and reaches `deliveries` by primary key (SQLite:
 //! the unary `+` keeps the planner off the status index; PostgreSQL: the status fence is a join
@@ -12,7 +13,7 @@ use std::collections::HashSet;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::Settled;
-use super::breaker::{self, Transition};
+use super::breaker;
 use entity::delivery::DeliveryStatus;
 
 use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueConfig, QueueError};
@@ -68,15 +69,10 @@ const ATTEMPT_COLUMNS: &str = r#"INSERT INTO delivery_attempts
 type SettleJson<'a> = (i64, i64, &'a str, i64, i32, Option<i32>, Option<&'a str>, i32);
 
 impl Pool {
-    /// Commits a batch of outcomes in one transaction, with the circuit breakers they move;
-    /// returns how many passed the fence (the others were late: their lease had run out and the
-    /// row was claimed again) and the breakers that opened or closed.
-    pub(crate) async fn settle(
-        &self,
-        batch: &[&Settled],
-        now: i64,
-        cfg: &QueueConfig,
-    ) -> Result<(usize, Vec<Transition>), QueueError> {
+    /// Commits a batch of outcomes in one transaction, with the circuit breakers they move and
+    /// the operational events of the breakers that opened or closed; returns how many passed the
+    /// fence (the others were late: their lease had run out and the row was claimed again).
+    pub(crate) async fn settle(&self, batch: &[&Settled], now: i64, cfg: &QueueConfig) -> Result<usize, QueueError> {
         let accounts: Vec<i64> = {
             let mut seen = HashSet::new();
             batch
@@ -123,6 +119,7 @@ impl Pool {
                     .collect();
                 let rows: Vec<&Settled> = recorded(batch, &passed);
                 let transitions = breaker::sqlite(&mut txn, &rows, cfg, now).await?;
+                crate::ops::sqlite(&mut txn, &transitions, now).await?;
                 // At most 14 × 512 parameters, within SQLite's limit of 32,766.
                 if !rows.is_empty() {
                     let mut insert = QueryBuilder::<Sqlite>::new(ATTEMPT_COLUMNS);
@@ -146,7 +143,7 @@ impl Pool {
                     insert.build().execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok((passed.len(), transitions))
+                Ok(passed.len())
             }
             Self::Postgres(pool) => {
                 let mut txn = pool.begin().await?;
@@ -168,11 +165,12 @@ impl Pool {
                     .collect();
                 let rows = recorded(batch, &passed);
                 let transitions = breaker::postgres(&mut txn, &rows, cfg, now).await?;
+                crate::ops::postgres(&mut txn, &transitions, now).await?;
                 if !rows.is_empty() {
                     pg_insert(&rows, &hipaa).execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok((passed.len(), transitions))
+                Ok(passed.len())
             }
             Self::Unsupported(b) => Err(QueueError::UnsupportedBackend(*b)),
         }

@@ -39,7 +39,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use crate::attempt::Transition;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -124,12 +123,7 @@ struct Inner {
     gates: Arc<gate::Gates>,
     /// This queue's name in `deliveries.claimed_by`: random, so processes never share one.
     claimer: i64,
-    /// Told of every circuit breaker that opened or closed, after its settle committed.
-    on_transition: std::sync::OnceLock<TransitionHook>,
 }
-
-/// What [`DeliveryQueue::on_transition`] calls.
-pub type TransitionHook = Arc<dyn Fn(Vec<Transition>) + Send + Sync>;
 
 impl fmt::Debug for DeliveryQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -163,7 +157,6 @@ impl DeliveryQueue {
                 |_| i64::from(std::process::id()),
                 |n| i64::try_from(n >> 1).unwrap_or(0),
             ),
-            on_transition: std::sync::OnceLock::new(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -206,22 +199,6 @@ impl DeliveryQueue {
     #[must_use]
     pub fn backend(&self) -> DeliveryBackend {
         DeliveryBackend::new(self.clone())
-    }
-
-    /// Sets what is told of every circuit breaker that opens or closes (once per queue; later
-    /// calls are ignored). It runs on the settle loop after the commit, so it must not block:
-    /// spawn the work.
-    pub fn on_transition(&self, hook: TransitionHook) {
-        if self.inner.on_transition.set(hook).is_err() {
-            tracing::warn!("the delivery queue's transition hook was set twice; the first one stays");
-        }
-    }
-
-    /// Hands committed breaker transitions to the hook, if any.
-    pub(crate) fn report(&self, transitions: Vec<Transition>) {
-        if let (false, Some(hook)) = (transitions.is_empty(), self.inner.on_transition.get()) {
-            hook(transitions);
-        }
     }
 
     /// The configuration this queue runs with.

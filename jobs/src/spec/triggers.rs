@@ -5,9 +5,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::{EventType, EventTypes, FieldError, indexed, plural, to_de_error};
 
 /// Event names Herald itself produces (derived visitor events, which carry a different body,
-/// the visit object). `*` and prefix patterns never match them: a webhook gets them only by
-/// naming them exactly, and a tenant cannot send a track event with these names.
-pub const RESERVED_EVENT_NAMES: [&str; 2] = ["NEW_VISIT", "NEW_VISITOR"];
+/// the visit object, and the operational events of [`crate::ops`]). `*` and prefix patterns
+/// never match them: a webhook gets them only by naming them exactly, and a tenant cannot send a
+/// track event with these names.
+pub const RESERVED_EVENT_NAMES: [&str; 5] = [
+    "NEW_VISIT",
+    "NEW_VISITOR",
+    crate::ops::FAILING,
+    crate::ops::RECOVERED,
+    crate::ops::DISABLED,
+];
 
 /// Most patterns per webhook: enough for a hand-picked catalog, small enough to match linearly.
 pub const MAX_PATTERNS: usize = 50;

@@ -56,10 +56,18 @@ async fn event_types_are_unique_per_account_archivable_and_audited() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    // Newest first; the built-in derived visitor events come with every account.
+    // Newest first; the built-in events (operational, derived visitor) come with every account.
     assert_eq!(
         names,
-        ["Order Completed", "flows.completed", "NEW_VISIT", "NEW_VISITOR"]
+        [
+            "Order Completed",
+            "flows.completed",
+            "herald.webhook.disabled",
+            "herald.webhook.recovered",
+            "herald.webhook.failing",
+            "NEW_VISIT",
+            "NEW_VISITOR"
+        ]
     );
     let page = s.page("/settings/event-types").await;
     assert!(page.contains("badge grey\">archived"));

@@ -22,6 +22,7 @@ mod isolation;
 mod members;
 mod metrics;
 mod openapi;
+mod operational;
 mod pacing;
 mod pg_restart;
 mod prg;

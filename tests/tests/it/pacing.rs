@@ -166,10 +166,34 @@ async fn a_failing_endpoint_gets_probes_then_everything_arrives_within_the_sched
         probes.len()
     );
     assert!(probes.len() <= 2, "only probes while open: {}", probes.len());
-    let (_, detail) = s
+    let (_, stats) = s
         .api(Method::GET, &token, &format!("/webhooks/{hook}/stats"), None)
         .await;
-    println!("breaker: stats while open {detail}");
+    println!("breaker: stats while open {stats}");
+    assert_eq!(stats["state"], "paused", "{stats}");
+    assert!(stats["next_probe_at"].is_string(), "{stats}");
+    assert!(stats["failing_since"].is_string(), "{stats}");
+    let page = s.get(&format!("/settings/webhooks/{hook}")).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"id="health-state">paused</span>"#),
+        "the page says paused"
+    );
+    assert!(page.contains("— endpoint failing since"), "the page says since when");
+    assert!(
+        page.contains("next probe at <time"),
+        "the page says when the next probe goes"
+    );
+    let (_, waiting) = s
+        .api(
+            Method::GET,
+            &token,
+            &format!("/webhooks/{hook}/deliveries?limit=100"),
+            None,
+        )
+        .await;
+    for d in waiting["data"].as_array().unwrap() {
+        assert_ne!(d["status"], "failed", "a paused webhook's deliveries wait: {d}");
+    }
     rx.answer_by_default(Reply::Status(200, "ok"));
     let mut delivered: HashMap<String, usize> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -197,6 +221,16 @@ async fn a_failing_endpoint_gets_probes_then_everything_arrives_within_the_sched
         let attempts = d["attempts"].as_u64().unwrap();
         assert!(attempts as usize <= attempts_allowed, "{d}");
     }
+    let (_, stats) = s
+        .api(Method::GET, &token, &format!("/webhooks/{hook}/stats"), None)
+        .await;
+    assert_eq!(stats["state"], "healthy", "{stats}");
+    assert!(stats["next_probe_at"].is_null(), "{stats}");
+    let page = s.get(&format!("/settings/webhooks/{hook}")).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"id="health-state">healthy</span>"#),
+        "the page says healthy again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

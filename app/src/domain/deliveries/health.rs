@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::delivery_attempt::ErrorKind;
-use entity::{delivery, delivery_attempt};
+use entity::{delivery, delivery_attempt, delivery_flow};
 
 use super::stage::Stage;
 use crate::db::now_ms;
@@ -48,6 +48,10 @@ pub enum State {
     Healthy,
     /// Its latest attempt failed; `since` is the first failed attempt after the last success.
     Failing { since: i64 },
+    /// Its circuit breaker is open: deliveries wait (spending no attempts) while single probes
+    /// test the endpoint. `since` is the start of the run of failures that opened it,
+    /// `next_probe` when the next probe may go (unix ms).
+    Paused { since: i64, next_probe: i64 },
     /// Turned off (by hand, by auto-disable, or by a `410 Gone`).
     Disabled,
     /// No attempt in the last 7 days.
@@ -55,12 +59,13 @@ pub enum State {
 }
 
 impl State {
-    /// `healthy`, `failing`, `disabled` or `no_traffic` (the API's value).
+    /// `healthy`, `failing`, `paused`, `disabled` or `no_traffic` (the API's value).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Healthy => "healthy",
             Self::Failing { .. } => "failing",
+            Self::Paused { .. } => "paused",
             Self::Disabled => "disabled",
             Self::NoTraffic => "no_traffic",
         }
@@ -210,12 +215,20 @@ async fn last_success(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainRes
 }
 
 /// The state, given the webhook and its latest attempt: the first failure after the last
-/// success is where "failing" starts.
+/// success is where "failing" starts. An open breaker (the queue's `delivery_flows` row has a
+/// `next_probe_at`) reads as paused, so its waiting deliveries are not taken for failures.
 async fn state(conn: &impl ConnectionTrait, hook: &Webhook, last_success_at: Option<i64>) -> DomainResult<State> {
     if !hook.model.enabled {
         return Ok(State::Disabled);
     }
     let id = hook.model.id;
+    let flow = delivery_flow::Entity::find_by_id(id).one(conn).await?;
+    if let Some((failing_since, Some(next_probe))) = flow.map(|f| (f.failing_since, f.next_probe_at)) {
+        return Ok(State::Paused {
+            since: failing_since.unwrap_or(next_probe),
+            next_probe,
+        });
+    }
     match latest(conn, id).await? {
         None => Ok(State::NoTraffic),
         Some((at, _)) if at < now_ms() - 7 * DAY_MS => Ok(State::NoTraffic),

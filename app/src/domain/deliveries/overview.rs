@@ -18,7 +18,7 @@ pub struct Overview {
     pub series: Vec<Bucket>,
     /// Deliveries waiting for a retry, across the account.
     pub retrying: u64,
-    /// Failing first, then healthy, without traffic, disabled; newest first within each.
+    /// Failing and paused first, then healthy, without traffic, disabled; newest first within each.
     pub webhooks: Vec<(Webhook, Summary)>,
     /// Whether the account has more webhooks than are listed.
     pub more_webhooks: bool,
@@ -26,7 +26,7 @@ pub struct Overview {
 
 fn rank(s: State) -> u8 {
     match s {
-        State::Failing { .. } => 0,
+        State::Failing { .. } | State::Paused { .. } => 0,
         State::Healthy => 1,
         State::NoTraffic => 2,
         State::Disabled => 3,

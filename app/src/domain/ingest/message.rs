@@ -157,7 +157,7 @@ pub fn parse(raw: Value, kind: Option<Kind>, prefix: &str, received_at_ms: i64) 
                 return Err(err(
                     prefix,
                     "event",
-                    format!("“{e}” is reserved: Herald derives it from page events. Name your event differently."),
+                    format!("“{e}” is reserved: Herald produces it. Name your event differently."),
                 ));
             }
             Some(Value::String(e)) if !e.trim().is_empty() && e.chars().count() <= 200 => Some(e.clone()),

@@ -45,7 +45,7 @@ pub const NEW_VISIT: &str = "NEW_VISIT";
 
 /// The built-in catalog entries: (name, description). The migration that introduced them seeds
 /// the same rows for accounts that existed then.
-pub const BUILTINS: [(&str, &str); 2] = [
+pub const BUILTINS: [(&str, &str); 5] = [
     (
         NEW_VISITOR,
         "Built in: derived by Herald from page events, the first page ever of a visitor.",
@@ -53,6 +53,18 @@ pub const BUILTINS: [(&str, &str); 2] = [
     (
         NEW_VISIT,
         "Built in: derived by Herald from page events, the first page of a visit.",
+    ),
+    (
+        herald_jobs::ops::FAILING,
+        "Built in: Herald paused one of your webhooks because its endpoint kept failing (circuit breaker open).",
+    ),
+    (
+        herald_jobs::ops::RECOVERED,
+        "Built in: the endpoint of a paused webhook answered again; its deliveries flow again.",
+    ),
+    (
+        herald_jobs::ops::DISABLED,
+        "Built in: Herald disabled one of your webhooks (failing for days, or its endpoint answered 410 Gone).",
     ),
 ];
 

@@ -2,6 +2,7 @@
 //! whose diff never contains a secret or a custom header's value.
 
 mod input;
+mod ops;
 mod pace;
 mod stored;
 
@@ -339,7 +340,8 @@ pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest
 
 /// Herald itself turns a webhook off (auto-disable, `410 Gone`): the reason is stored and shown
 /// on its page and the list, queued deliveries are cancelled, and an audit row by `Herald`
-/// records it. Re-enabling (by a person) clears the reason and resumes delivery of new events.
+/// records it; webhooks subscribed to `herald.webhook.disabled` get it in the same transaction.
+/// Re-enabling (by a person) clears the reason and resumes delivery of new events.
 ///
 /// # Errors
 /// Database failure.
@@ -348,9 +350,11 @@ pub async fn disable_by_system(conn: &impl ConnectionTrait, hook: &webhook::Mode
     row.enabled = Set(false);
     row.disabled_reason = Set(Some(reason.to_owned()));
     row.updated_by = Set("Herald".to_owned());
-    row.updated_at = Set(now_ms());
+    let now = now_ms();
+    row.updated_at = Set(now);
     row.update(conn).await?;
     cancel_queued(conn, hook.id).await?;
+    ops::disabled(conn, hook, reason, now).await?;
     let actor = Actor {
         account_id: hook.account_id,
         kind: ActorKind::System,

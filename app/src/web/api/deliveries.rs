@@ -5,6 +5,7 @@
 use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 
+use super::choices;
 use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryFields, DeliveryOut, StatsOut};
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
 use crate::domain::deliveries::{self, Filter, RawFilter};
@@ -18,6 +19,7 @@ use crate::web::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct DeliveryFilterQuery {
     /// `succeeded`, `failed`, `retrying`, `pending`, `in_flight`, `cancelled` or `collecting`.
+    #[param(value_type = Option<choices::DeliveryStatus>, inline)]
     status: Option<String>,
     /// Event names starting with this, any case (`order` matches `Order Completed`).
     event: Option<String>,

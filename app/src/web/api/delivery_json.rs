@@ -6,6 +6,7 @@ use serde_json::Value;
 use entity::delivery::{self, DeliveryStatus};
 use entity::delivery_attempt;
 
+use super::choices;
 use crate::domain::deliveries::{Health, Row, Stage, State, Window};
 use crate::domain::{DomainError, stored_json};
 use crate::web::format::rfc3339;
@@ -34,9 +35,10 @@ pub struct DeliveryFields {
     /// `pending` (due now), `retrying` (failed an attempt, waits for the next at
     /// `next_attempt_at`), `in_flight`, `succeeded`, `failed` (given up), `cancelled` or
     /// `collecting`.
-    #[schema(value_type = String, example = "retrying")]
+    #[schema(value_type = choices::DeliveryStatus, inline)]
     status: &'static str,
     /// `scheduled`, `manual` (retried or replayed) or `test`.
+    #[schema(value_type = choices::Trigger, inline)]
     trigger: String,
     event_count: i32,
     next_attempt_at: Option<String>,
@@ -112,6 +114,7 @@ pub struct AttemptOut {
     /// 1-based attempt number.
     attempt: i32,
     /// `scheduled`, `manual` or `test`.
+    #[schema(value_type = choices::Trigger, inline)]
     trigger: String,
     started_at: String,
     duration_ms: i32,
@@ -123,6 +126,7 @@ pub struct AttemptOut {
     /// Truncated to 4 KB; absent in HIPAA mode.
     response_body: Option<String>,
     /// `timeout`, `connect`, `dns`, `tls`, `blocked`, `http_status` or `internal`.
+    #[schema(value_type = Option<choices::ErrorKind>, inline)]
     error_kind: Option<String>,
     error_message: Option<String>,
 }
@@ -199,12 +203,16 @@ pub struct LastErrorOut {
 /// A webhook's health, over attempts (test sends excluded).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatsOut {
-    /// `healthy` (latest attempt delivered), `failing` (latest attempt failed), `disabled` or
+    /// `healthy` (latest attempt delivered), `failing` (latest attempt failed), `paused` (the
+    /// circuit breaker is open: deliveries wait, single probes test the endpoint), `disabled` or
     /// `no_traffic` (no attempt in 7 days).
-    #[schema(value_type = String, example = "failing")]
+    #[schema(value_type = choices::HealthState, inline)]
     state: &'static str,
-    /// When a failing webhook started failing: its first failed attempt after the last success.
+    /// When a failing or paused webhook started failing: its first failed attempt after the
+    /// last success.
     failing_since: Option<String>,
+    /// When a paused webhook's next probe may go; `null` unless paused.
+    next_probe_at: Option<String>,
     last_24h: WindowOut,
     last_7d: WindowOut,
     last_success_at: Option<String>,
@@ -218,7 +226,11 @@ impl From<Health> for StatsOut {
         Self {
             state: h.state.as_str(),
             failing_since: match h.state {
-                State::Failing { since } => Some(rfc3339(since)),
+                State::Failing { since } | State::Paused { since, .. } => Some(rfc3339(since)),
+                _ => None,
+            },
+            next_probe_at: match h.state {
+                State::Paused { next_probe, .. } => Some(rfc3339(next_probe)),
                 _ => None,
             },
             last_24h: h.day.into(),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use entity::event_type;
 
+use super::choices;
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
 use crate::domain::roles::Scope;
@@ -20,6 +21,7 @@ pub struct EventTypeOut {
     description: String,
     archived: bool,
     /// `dashboard`, `api`, `traffic` (discovered from ingested events) or `builtin`.
+    #[schema(value_type = choices::EventTypeSource, inline)]
     source: String,
     created_at: String,
 }

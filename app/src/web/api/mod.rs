@@ -3,6 +3,7 @@
 
 mod apps;
 mod audit;
+mod choices;
 mod deliveries;
 mod delivery_json;
 mod doc_errors;
@@ -10,6 +11,7 @@ mod event_types;
 mod events;
 mod public_key;
 mod tokens;
+mod webhook_json;
 mod webhooks;
 
 use std::future::Future;

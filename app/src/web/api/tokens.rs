@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use entity::api_token;
 
+use super::choices;
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::roles::{Scope, Scopes};
 use crate::domain::tokens::{self, NewToken};
@@ -19,6 +20,7 @@ pub struct TokenOut {
     name: String,
     prefix: String,
     /// Subset of `ingest`, `read`, `write`.
+    #[schema(value_type = Vec<choices::Scope>, inline)]
     scopes: Vec<String>,
     app_id: Option<i64>,
     created_at: String,
@@ -61,6 +63,8 @@ pub struct CreatedTokenOut {
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
     name: String,
+    /// Subset of `ingest`, `read`, `write`.
+    #[schema(value_type = Vec<choices::Scope>, inline)]
     scopes: Vec<String>,
     /// The app the token is tied to. Required for a token with the `ingest` scope when the
     /// account has several apps (a 400 on `app_id` otherwise); when the account has one app, an

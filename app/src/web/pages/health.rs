@@ -5,24 +5,43 @@
 use crate::domain::deliveries::{Health, State, Summary, Window};
 use crate::web::format::When;
 
-/// A webhook's state as a badge: `healthy`, `failing since …`, `disabled`, `no traffic`.
+/// A webhook's state as a badge: `healthy`, `failing since …`, `paused — endpoint failing
+/// since …, next probe at …`, `disabled`, `no traffic`.
 pub struct StateView {
-    /// `healthy`, `failing`, `disabled`, `no traffic`.
+    /// `healthy`, `failing`, `paused`, `disabled`, `no traffic`.
     pub label: &'static str,
     pub badge: &'static str,
-    /// When a failing webhook started failing.
+    /// What precedes `since`: `since`, or `— endpoint failing since` for a paused webhook.
+    pub since_words: &'static str,
+    /// When a failing or paused webhook started failing.
     pub since: Option<When>,
+    /// When a paused webhook's next probe may go.
+    pub next_probe: Option<When>,
 }
 
 impl From<State> for StateView {
     fn from(s: State) -> Self {
-        let (label, badge, since) = match s {
-            State::Healthy => ("healthy", "green", None),
-            State::Failing { since } => ("failing", "red", Some(When::at(since))),
-            State::Disabled => ("disabled", "grey", None),
-            State::NoTraffic => ("no traffic", "grey", None),
+        let (label, badge, since, next_probe) = match s {
+            State::Healthy => ("healthy", "green", None, None),
+            State::Failing { since } => ("failing", "red", Some(When::at(since)), None),
+            State::Paused { since, next_probe } => {
+                ("paused", "amber", Some(When::at(since)), Some(When::at(next_probe)))
+            }
+            State::Disabled => ("disabled", "grey", None, None),
+            State::NoTraffic => ("no traffic", "grey", None, None),
         };
-        Self { label, badge, since }
+        let since_words = if next_probe.is_some() {
+            "— endpoint failing since"
+        } else {
+            "since"
+        };
+        Self {
+            label,
+            badge,
+            since_words,
+            since,
+            next_probe,
+        }
     }
 }
 
