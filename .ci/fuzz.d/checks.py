@@ -5,7 +5,7 @@ it was. Before every call the state of the tenant-visible tables is fingerprinte
 the SQLite file (HERALD_FUZZ_DB); after a refused call it is compared. Columns that change on
 their own (token `last_used_at`, written off the request path; sessions; login failures) are left
 out, and so are the delivery engine's own writes (attempt rows, a delivery's state as it is
-sent): of `deliveries` only the ids count, so a refused request that queued a delivery is still
+sent, each webhook's breaker and rate state in `delivery_flows`): of `deliveries` only the ids count, so a refused request that queued a delivery is still
 caught. The run uses one worker, so calls never overlap.
 
 The fuzzer's own token (HERALD_FUZZ_TOKEN_ID) is never revoked: `DELETE /tokens/{id}` aimed at
@@ -20,7 +20,7 @@ import schemathesis
 
 DB = os.environ["HERALD_FUZZ_DB"]
 OWN_TOKEN_ID = os.environ["HERALD_FUZZ_TOKEN_ID"]
-IGNORED_TABLES = {"sessions", "login_failures", "seaql_migrations", "delivery_attempts"}
+IGNORED_TABLES = {"sessions", "login_failures", "seaql_migrations", "delivery_attempts", "delivery_flows"}
 ONLY_COLUMNS = {"deliveries": ["id"]}
 IGNORED_COLUMNS = {("api_tokens", "last_used_at")}
 _before: dict[int, str] = {}
