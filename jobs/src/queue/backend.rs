@@ -174,17 +174,18 @@ impl DeliveryBackend {
             self.last_retry_claim = Some(Instant::now());
         }
         let capped = limit < batch;
-        self.fetch = Some(
-            claim(
-                self.queue.clone(),
-                Arc::clone(&self.cursor),
-                limit,
-                capped,
-                reap,
-                retries,
-            )
-            .boxed(),
-        );
+        // Spawned: a claim is a transaction holding locks (SQLite's writer, PostgreSQL's
+        // advisory and breaker rows) that settles wait on; it must finish even while the worker,
+        // shutting down, has stopped polling this backend until its running tasks have settled.
+        let claiming = tokio::spawn(claim(
+            self.queue.clone(),
+            Arc::clone(&self.cursor),
+            limit,
+            capped,
+            reap,
+            retries,
+        ));
+        self.fetch = Some(async move { claiming.await? }.boxed());
     }
 
     /// The oldest buffered row (first attempts before retries) whose webhook has a free send

@@ -103,6 +103,9 @@ pub enum QueueError {
     /// reported rather than unwrapped.
     #[error("could not encode delivery outcomes: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The task running a claim panicked or was cancelled (a runtime shutting down).
+    #[error("the claim task did not finish: {0}")]
+    ClaimTask(#[from] tokio::task::JoinError),
 }
 
 /// A handle on the delivery queue of one database, cheap to clone and shared by the web side
