@@ -156,6 +156,9 @@ pub(crate) async fn sqlite(
         if let Some((public_id, name, url)) = subject {
             subjects.insert(webhook, Endpoint { public_id, name, url });
         }
+        if candidates.contains_key(&account) {
+            continue;
+        }
         let found: Vec<(i64, String)> = sqlx::query_as(CANDIDATES_SQLITE)
             .bind(account)
             .fetch_all(&mut **txn)
@@ -191,6 +194,9 @@ pub(crate) async fn postgres(
             .await?;
         if let Some((public_id, name, url)) = subject {
             subjects.insert(webhook, Endpoint { public_id, name, url });
+        }
+        if candidates.contains_key(&account) {
+            continue;
         }
         let found: Vec<(i64, String)> = sqlx::query_as(CANDIDATES_PG)
             .bind(account)

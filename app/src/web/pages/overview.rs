@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::health::SummaryView;
 use super::{Chrome, render};
-use crate::domain::deliveries::{self, Range};
+use crate::domain::deliveries::{self, Range, State};
 use crate::web::AppState;
 use crate::web::chart::ChartView;
 use crate::web::error::PageError;
@@ -48,6 +48,11 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let range = Range::parse(q.range.as_deref())?;
     let o = deliveries::overview(&state.db, user.account.id, range).await?;
+    let failing = o
+        .webhooks
+        .iter()
+        .filter(|(_, s)| matches!(s.state, State::Failing { .. }))
+        .count();
     let webhooks: Vec<WebhookRow> = o
         .webhooks
         .into_iter()
@@ -63,7 +68,7 @@ pub async fn page(
         chart: ChartView::new(&o.series, range),
         range: range.as_str(),
         retrying: o.retrying,
-        failing: webhooks.iter().filter(|w| w.health.state.label == "failing").count(),
+        failing,
         webhooks,
         more_webhooks: o.more_webhooks,
     };
