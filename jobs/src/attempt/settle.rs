@@ -18,6 +18,7 @@ use crate::metric_names::{ATTEMPT_DURATION, DELIVERIES, GROUP_COMMIT_SECONDS, GR
 use crate::queue::budget::{Local, Slot};
 use crate::queue::gate::Sending;
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
+use entity::delivery::DeliveryStatus;
 
 /// Most outcomes committed by one transaction.
 const SETTLE_BATCH: usize = 512;
@@ -94,10 +95,18 @@ where
         let tx = self.tx.clone();
         Box::pin(async move {
             let result = fut.await.map_err(Into::into);
-            // The response is in: the webhook's send slot is free before the settle commits.
-            drop(sending);
             let id = claim.id;
-            let settled = Settled::new(claim, result.as_ref(), &queue.config().retry_schedule);
+            let cfg = queue.config();
+            let settled = Settled::new(claim, result.as_ref(), &cfg.retry_schedule);
+            if settled.row.is_some() {
+                let ok = settled.status == DeliveryStatus::Succeeded;
+                queue
+                    .gates()
+                    .observe(settled.claim.webhook_id, ok, cfg.breaker_after, cfg.lease);
+            }
+            // The response is in: the webhook's send slot is free before the settle commits
+            // (after the breaker's run was counted, so the slot never goes to a row held back).
+            drop(sending);
             let (done, committed) = oneshot::channel();
             if tx
                 .send(SettleMsg {
@@ -131,7 +140,8 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
             tries += 1;
             let started = Instant::now();
             match queue.pool().settle(&rows, now_ms(), queue.config()).await {
-                Ok(changed) => {
+                Ok((changed, transitions)) => {
+                    queue.gates().follow(&transitions, queue.config().lease);
                     size.record(rows.len() as f64);
                     seconds.record(started.elapsed().as_secs_f64());
                     count(&rows);

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::Settled;
-use super::breaker;
+use super::breaker::{self, Transition};
 use entity::delivery::DeliveryStatus;
 
 use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueConfig, QueueError};
@@ -71,8 +71,14 @@ type SettleJson<'a> = (i64, i64, &'a str, i64, i32, Option<i32>, Option<&'a str>
 impl Pool {
     /// Commits a batch of outcomes in one transaction, with the circuit breakers they move and
     /// the operational events of the breakers that opened or closed; returns how many passed the
-    /// fence (the others were late: their lease had run out and the row was claimed again).
-    pub(crate) async fn settle(&self, batch: &[&Settled], now: i64, cfg: &QueueConfig) -> Result<usize, QueueError> {
+    /// fence (the others were late: their lease had run out and the row was claimed again) and
+    /// the breakers' transitions.
+    pub(crate) async fn settle(
+        &self,
+        batch: &[&Settled],
+        now: i64,
+        cfg: &QueueConfig,
+    ) -> Result<(usize, Vec<Transition>), QueueError> {
         let accounts: Vec<i64> = {
             let mut seen = HashSet::new();
             batch
@@ -143,7 +149,7 @@ impl Pool {
                     insert.build().execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok(passed.len())
+                Ok((passed.len(), transitions))
             }
             Self::Postgres(pool) => {
                 let mut txn = pool.begin().await?;
@@ -170,7 +176,7 @@ impl Pool {
                     pg_insert(&rows, &hipaa).execute(&mut *txn).await?;
                 }
                 txn.commit().await?;
-                Ok(passed.len())
+                Ok((passed.len(), transitions))
             }
             Self::Unsupported(b) => Err(QueueError::UnsupportedBackend(*b)),
         }

@@ -51,6 +51,8 @@ pub struct DeliveryBackend {
     cursor: Arc<std::sync::atomic::AtomicI64>,
     settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
+    /// The send gates' pause count when the buffer was last checked for held-back rows.
+    seen_pauses: u64,
 }
 
 impl std::fmt::Debug for DeliveryBackend {
@@ -83,6 +85,7 @@ impl DeliveryBackend {
             cursor: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             settle_rx: None,
             close: None,
+            seen_pauses: 0,
         }
     }
 
@@ -192,12 +195,53 @@ impl DeliveryBackend {
     /// slot, which it takes.
     fn pop(&mut self) -> Option<Task<ClaimedDelivery>> {
         let gates = Arc::clone(self.queue.gates());
+        if gates.pauses() != self.seen_pauses {
+            self.seen_pauses = gates.pauses();
+            self.hand_back_paused();
+        }
         for buffer in &mut self.buffer {
             if let Some(i) = buffer.iter().position(|t| gates.try_start(t.args.webhook_id)) {
                 return buffer.remove(i);
             }
         }
         None
+    }
+
+    /// Releases the buffered rows whose webhook's breaker opened after they were claimed
+    /// ([`super::gate::Gates::held_back`]): unsent, they spend no attempt and wait for the
+    /// breaker like the rest of the webhook's queue.
+    fn hand_back_paused(&mut self) {
+        let gates = Arc::clone(self.queue.gates());
+        let lease_ms = i64::try_from(self.cfg().lease.as_millis()).unwrap_or(i64::MAX);
+        let mut rows = Vec::new();
+        let mut slots = Vec::new();
+        for (lane, buffer) in self.buffer.iter_mut().enumerate() {
+            buffer.retain(|task| {
+                let row = &task.args;
+                let held = gates.held_back(row.webhook_id, row.lease_until.saturating_sub(lease_ms));
+                if held {
+                    gates.unqueue(row.webhook_id);
+                    rows.push((row.id, row.lease_until));
+                    slots.push(Slot::adopt(&self.local, lane != 0));
+                }
+                !held
+            });
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let pool = self.queue.inner.pool.clone();
+        tokio::spawn(async move {
+            match pool.release(&rows, now_ms()).await {
+                Ok(n) => tracing::debug!(deliveries = n, "handed back the deliveries of a paused webhook"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    deliveries = rows.len(),
+                    "handing back a paused webhook's deliveries failed; they return when their lease expires"
+                ),
+            }
+            drop(slots);
+        });
     }
 
     /// Takes every buffered row out, with the budget share each one holds.

@@ -57,6 +57,9 @@ pub(super) async fn claim(
     };
     let got = inner.pool.claim_fair(ask, &inner.cfg, &queue.gates().busy()).await?;
     cursor.store(got.cursor, Ordering::Release);
+    for webhook in &got.paused {
+        queue.gates().pause(*webhook, now, inner.cfg.lease);
+    }
     let retries_full = reserved.count > 0 && got.retries == reserved.count;
     let limited = got.held || (capped && got.rows.len() == limit) || retries_full || (want > 0 && reserved.count == 0);
     metrics::histogram!(QUEUE_CLAIM_SECONDS).record(started.elapsed().as_secs_f64());

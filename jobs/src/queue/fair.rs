@@ -65,6 +65,8 @@ pub(crate) struct Got {
     /// A webhook with due rows got fewer than its share because of rows in flight: the claim
     /// is worth repeating as soon as a request of this process ends or settles.
     pub held: bool,
+    /// Webhooks found with an open breaker: what this process claimed of them before is held back.
+    pub paused: Vec<i64>,
 }
 
 /// One webhook with pending rows and what limits it.
@@ -302,6 +304,7 @@ impl Pool {
             got.held |= take < share.min(room);
             let probing = c.next_probe_at.is_some();
             if probing {
+                got.paused.push(c.webhook_id);
                 take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && c.in_flight == 0).min(take);
             }
             let rate = c.rate_limit.map(|r| (r, rate_room(r, c.rate_tat, now_us)));

@@ -14,12 +14,20 @@
 //!   A crashed process's rows count against the cap until their lease expires, as before;
 //! - the claim keeps at most [`PIPELINE`] × the cap of a webhook's rows waiting here or being
 //!   sent, so a hanging endpoint holds a bounded share of the process's buffer, while a fast
-//!   one has its next rows claimed before its slots free up.
+//!   one has its next rows claimed before its slots free up;
+//! - when a webhook's circuit breaker opens (this process's settle opened it, or a claim found
+//!   it open), its rows claimed before that moment and not yet started are handed back unsent
+//!   ([`Gates::held_back`]): a breaker pauses the endpoint at once, not after the buffer drains.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+
+use super::now_ms;
+use crate::attempt::Transition;
 
 /// How many times its cap a webhook may have claimed and not yet sent in one process.
 pub(crate) const PIPELINE: usize = 4;
@@ -39,6 +47,12 @@ pub(crate) struct Gates {
     gates: Mutex<HashMap<i64, Gate>>,
     /// Signalled whenever a request ends, so a backend holding gated rows can start one.
     pub(crate) opened: Notify,
+    /// Webhooks whose breaker is open, with when this process learnt it (unix ms).
+    paused: Mutex<HashMap<i64, i64>>,
+    /// Counts pauses, so a backend looks for rows to hand back only after one.
+    pauses: AtomicU64,
+    /// Failed attempts in a row per webhook, as this process's responses came in.
+    runs: Mutex<HashMap<i64, u32>>,
 }
 
 impl Gates {
@@ -94,6 +108,79 @@ impl Gates {
         {
             g.remove(&webhook);
         }
+    }
+
+    /// Follows the breakers a settle of this process moved: an opened one holds back the rows
+    /// claimed before now, a closed one nothing. Pauses older than `lease` are forgotten: no
+    /// row claimed before them is still leased.
+    pub(crate) fn follow(&self, transitions: &[Transition], lease: Duration) {
+        let now = now_ms();
+        for t in transitions {
+            match *t {
+                Transition::Opened { webhook_id, .. } => self.pause(webhook_id, now, lease),
+                Transition::Recovered { webhook_id, .. } => self.resume(webhook_id),
+            }
+        }
+    }
+
+    /// An attempt of `webhook` ended (`ok`: delivered). A run of `breaker_after` failures seen
+    /// here pauses the webhook at once, without waiting for the settle that opens its breaker:
+    /// meanwhile the freed slots would send the buffer out. Should the breaker stay closed (a
+    /// success in another process broke the run), the rows handed back are claimed again.
+    pub(crate) fn observe(&self, webhook: i64, ok: bool, breaker_after: u32, lease: Duration) {
+        let opened = {
+            let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            if ok {
+                runs.remove(&webhook);
+                false
+            } else {
+                let run = runs.entry(webhook).or_default();
+                *run += 1;
+                let opened = *run >= breaker_after.max(1);
+                if opened {
+                    runs.remove(&webhook);
+                }
+                opened
+            }
+        };
+        if opened {
+            self.pause(webhook, now_ms(), lease);
+        }
+    }
+
+    /// `webhook`'s breaker is open as of `since` (unix ms): rows of it claimed before then are
+    /// held back.
+    pub(crate) fn pause(&self, webhook: i64, since: i64, lease: Duration) {
+        let oldest = since.saturating_sub(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut paused = self.paused.lock().unwrap_or_else(PoisonError::into_inner);
+        paused.retain(|_, at| *at >= oldest);
+        let at = paused.entry(webhook).or_insert(i64::MIN);
+        if *at < since {
+            *at = since;
+            self.pauses.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn resume(&self, webhook: i64) {
+        self.paused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&webhook);
+    }
+
+    /// How many pauses there have been; a backend rescans its buffer when this moved.
+    pub(crate) fn pauses(&self) -> u64 {
+        self.pauses.load(Ordering::Acquire)
+    }
+
+    /// Whether a buffered row of `webhook` claimed at `claimed_at` (unix ms) must go back
+    /// unsent: its webhook's breaker opened after that claim read it closed.
+    pub(crate) fn held_back(&self, webhook: i64, claimed_at: i64) -> bool {
+        self.paused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&webhook)
+            .is_some_and(|at| claimed_at < *at)
     }
 
     /// Rows per webhook that are buffered or being sent here (what [`PIPELINE`] bounds).

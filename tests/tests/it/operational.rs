@@ -137,3 +137,34 @@ async fn a_410_reaches_a_subscribed_webhook_once() {
     assert!(on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
     assert!(rx.drain(Duration::from_millis(10)).await.len() <= 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_disable_reaches_a_subscribed_webhook_once() {
+    let app = TestApp::spawn_with(|c: &mut Config| {
+        c.retry_schedule = vec![Duration::ZERO];
+        c.auto_disable_after = Duration::from_secs(1);
+        c.maintenance_every = Duration::from_millis(200);
+    })
+    .await;
+    let (s, token) = tenant(&app).await;
+    let mut on_call = Receiver::start().await;
+    let secret = monitor(&s, &token, &on_call.url).await;
+    let rx = Receiver::start().await;
+    rx.answer_by_default(Reply::Status(500, "down"));
+    let (hook, _) = webhook(&s, &token, "billing", &rx.url, &["*"]).await;
+    send(&s, &token, 1).await;
+
+    let got = on_call.take(1, Duration::from_secs(20)).await;
+    let body = signed(&secret, &got[0]);
+    assert_eq!(body["type"], "herald.webhook.disabled", "{body}");
+    assert_eq!(body["webhook"]["id"], hook.as_str(), "{body}");
+    assert_eq!(body["state"], "disabled", "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("every delivery failed for 1 second"),
+        "{body}"
+    );
+    assert!(on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
+}

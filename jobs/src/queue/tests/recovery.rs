@@ -42,7 +42,7 @@ async fn a_late_outcome_changes_nothing() {
             |claim: &ClaimedDelivery, v: Verdict| Settled::new(claim.clone(), Ok::<_, &String>(&outcome(v)), schedule);
         for late in [settle(&first[0], Verdict::Delivered), settle(&first[0], Verdict::Retry)] {
             assert_eq!(
-                pool.settle(&[&late], now_ms(), queue.config()).await.unwrap(),
+                pool.settle(&[&late], now_ms(), queue.config()).await.unwrap().0,
                 0,
                 "{:?}: {late:?}",
                 t.backend()
@@ -59,9 +59,9 @@ async fn a_late_outcome_changes_nothing() {
         assert_eq!(t.attempt_rows(id).await, 0, "a late outcome leaves no attempt row");
 
         let current = settle(&second[0], Verdict::Delivered);
-        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap(), 1);
+        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap().0, 1);
         // Settled once: a repeat no longer matches `in_flight`.
-        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap(), 0);
+        assert_eq!(pool.settle(&[&current], now_ms(), queue.config()).await.unwrap().0, 0);
         let row = t.row(id).await;
         assert_eq!(
             (row.status.as_str(), row.attempts, row.lease_until),
