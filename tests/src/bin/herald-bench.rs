@@ -19,10 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
-use herald_tests::db::TestDb;
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Receiver, Reply};
+use migration::testing::ThrowawayDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -254,9 +254,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let db = TestDb::create_for(matches!(args.topology, Topology::Pg)).await;
+    let db = match args.topology {
+        Topology::Single => ThrowawayDb::create().await,
+        Topology::Pg => ThrowawayDb::postgres_required().await,
+    };
     let mut env = vec![
-        ("HERALD_DATABASE_URL", db.url.clone()),
+        ("HERALD_DATABASE_URL", db.url().to_owned()),
         ("HERALD_SECRET_KEY", "ef".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_METRICS", "true".to_owned()),
@@ -297,7 +300,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let bench_db = match args.topology {
         Topology::Single => None,
-        Topology::Pg => url::Url::parse(&db.url)
+        Topology::Pg => url::Url::parse(db.url())
             .ok()
             .map(|u| u.path().trim_start_matches('/').to_owned()),
     };
