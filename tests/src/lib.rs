@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod explain;
+pub mod fixtures;
 pub mod http;
 pub mod process;
 pub mod receiver;

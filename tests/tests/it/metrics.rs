@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use herald_tests::fixtures::{WAIT, account, send, webhook};
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::Receiver;
@@ -12,10 +13,6 @@ use herald_tests::{TestApp, unique};
 use migration::testing::ThrowawayDb;
 use reqwest::StatusCode;
 use serde_json::json;
-
-use crate::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 /// The samples of a scrape by series (`name{labels}` exactly as rendered), after checking
 /// the content type.
