@@ -1,17 +1,20 @@
 //! Building and running the application: the web server and the background workers as sibling
 //! tasks; when either stops, the process says which one and stops too.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::watch;
+use tokio::task::{self, JoinError, JoinHandle, JoinSet};
 use utoipa_actix_web::AppExt;
 
+use herald_jobs::can_fail::CanFail;
 use herald_jobs::queue::{DeliveryQueue, QueueConfig};
 use herald_jobs::send::{Sender, SenderConfig};
 
@@ -96,8 +99,9 @@ impl Background {
         })
     }
 
-    /// Runs until `stop` turns true; in-flight deliveries finish first.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Runs the loops until `stop` turns true (in-flight deliveries finish first) or until one
+    /// of them ends on its own; the others are aborted. Returns the loop that ended and how.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> LoopEnd {
         if self.db.get_database_backend() == DbBackend::Postgres
             && let Err(e) = self.queue.listen_postgres(&self.database_url).await
         {
@@ -110,12 +114,119 @@ impl Background {
                 }
             }
         };
-        tokio::select! {
-            () = worker::run(self.state, self.queue.clone(), self.concurrency, shutdown) => {}
-            () = worker::close_batches(self.db.clone(), self.queue) => {}
-            () = worker::maintenance(self.db.clone(), self.maintenance) => {}
-            () = worker::housekeeping(self.db) => {}
+        let mut loops = Loops::default();
+        loops.spawn(
+            "delivery workers",
+            worker::run(self.state, self.queue.clone(), self.concurrency, shutdown),
+        );
+        let (db, queue) = (self.db.clone(), self.queue);
+        loops.spawn("batch closer", async move {
+            worker::close_batches(db, queue).await;
+            Ok(())
+        });
+        let (db, maintenance) = (self.db.clone(), self.maintenance);
+        loops.spawn("maintenance", async move {
+            worker::maintenance(db, maintenance).await;
+            Ok(())
+        });
+        loops.spawn("housekeeping", async move {
+            worker::housekeeping(self.db).await;
+            Ok(())
+        });
+        loops.first_to_end().await
+    }
+}
+
+/// The background loops of a process, each its own task, by name; dropping this aborts them.
+#[derive(Default)]
+struct Loops {
+    tasks: JoinSet<anyhow::Result<()>>,
+    names: HashMap<task::Id, &'static str>,
+}
+
+impl Loops {
+    fn spawn(&mut self, name: &'static str, run: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        let id = self.tasks.spawn(run).id();
+        self.names.insert(id, name);
+    }
+
+    /// Waits for the first loop to end: it returned, failed or panicked.
+    async fn first_to_end(&mut self) -> LoopEnd {
+        let (id, result) = match self.tasks.join_next_with_id().await {
+            Some(Ok((id, result))) => (id, result),
+            Some(Err(e)) => (e.id(), Err(anyhow!("{}", died(e)))),
+            None => {
+                return LoopEnd {
+                    name: "background",
+                    result: Err(anyhow!("no loop was started")),
+                };
+            }
+        };
+        LoopEnd {
+            name: self.names.get(&id).copied().unwrap_or("a background loop"),
+            result,
         }
+    }
+}
+
+/// Which background loop ended first, and how; [`Background::run`] returns it.
+pub struct LoopEnd {
+    /// `delivery workers`, `batch closer`, `maintenance` or `housekeeping`.
+    pub name: &'static str,
+    /// `Ok` when the loop returned; its error, or the panic it died of, otherwise.
+    pub result: anyhow::Result<()>,
+}
+
+impl LoopEnd {
+    /// Logs the end: at info when a shutdown asked for it and the loop returned, as an error
+    /// otherwise (the process stops with it).
+    fn report(self, shutting_down: bool) {
+        let name = self.name;
+        match self.result {
+            Ok(()) if shutting_down => tracing::info!(background.task = name, "{name} stopped"),
+            Ok(()) => tracing::error!(
+                background.task = name,
+                "{name} stopped unexpectedly; stopping the process"
+            ),
+            Err(e) => tracing::error!(
+                background.task = name,
+                error = format!("{e:#}"),
+                "{name} failed; stopping the process"
+            ),
+        }
+    }
+}
+
+/// How a task that did not return ended, for the log.
+fn died(e: JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(panic) => match panic.downcast_ref::<&str>() {
+            Some(msg) => format!("panicked: {msg}"),
+            None => match panic.downcast_ref::<String>() {
+                Some(msg) => format!("panicked: {msg}"),
+                None => "panicked".to_owned(),
+            },
+        },
+        Err(e) => format!("{e}"),
+    }
+}
+
+/// Reports how the task running [`Background::run`] ended.
+fn report_background(ended: Result<LoopEnd, JoinError>, shutting_down: bool) {
+    match ended {
+        Ok(end) => end.report(shutting_down),
+        Err(e) => tracing::error!(
+            error = died(e),
+            "the background workers' task died; stopping the process"
+        ),
+    }
+}
+
+/// Until the background task ends; never, when the process runs none.
+async fn background_ended(task: &mut Option<JoinHandle<LoopEnd>>) -> Result<LoopEnd, JoinError> {
+    match task {
+        Some(task) => task.await,
+        None => std::future::pending().await,
     }
 }
 
@@ -200,20 +311,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let (stop, stopped) = watch::channel(false);
-        let mut background = tokio::spawn(async move {
-            match self.background {
-                Some(b) => b.run(stopped).await,
-                None => std::future::pending().await,
-            }
-        });
+        let mut background = self.background.map(|b| tokio::spawn(b.run(stopped)));
         tokio::select! {
             res = self.server => { report("web server", &res); res?; }
-            _ = &mut background => tracing::error!("background workers stopped"),
+            ended = background_ended(&mut background) => report_background(ended, false),
             () = shutdown_signal() => {
                 tracing::info!("shutting down");
-                stop.send(true).ok();
+                stop.send(true).can_fail("the background workers may have stopped already");
                 handle.stop(true).await;
-                background.await.ok();
+                if let Some(task) = background {
+                    report_background(task.await, true);
+                }
             }
         }
         Ok(())
@@ -232,11 +340,11 @@ pub async fn run_workers(config: Config) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let mut run = tokio::spawn(background.run(stopped));
     tokio::select! {
-        _ = &mut run => tracing::error!("background workers stopped"),
+        ended = &mut run => report_background(ended, false),
         () = shutdown_signal() => {
             tracing::info!("shutting down");
-            stop.send(true).ok();
-            run.await.ok();
+            stop.send(true).can_fail("the background workers may have stopped already");
+            report_background(run.await, true);
         }
     }
     Ok(())
@@ -263,6 +371,8 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        if let Err(e) = ctrl_c.await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C; shutting down");
+        }
     }
 }

@@ -3,9 +3,11 @@
 //! delivery policy), housekeeping of expired credentials, the webhook specification (`spec`:
 //! validated configuration, matching, filters, payload templates), request signing (`signing`,
 //! `signing_v1a`)
-//! and encryption of webhook secrets at rest (`sealed`).
+//! and encryption of webhook secrets at rest (`sealed`); `can_fail` names deliberately dropped
+//! errors, here and in the app.
 
 pub mod attempt;
+pub mod can_fail;
 pub mod housekeeping;
 pub mod metric_names;
 pub mod ops;

@@ -12,6 +12,9 @@ mod m20261201_000001_delivery_flows;
 mod m20261201_000002_account_security;
 mod m20261202_000001_operational_events;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// Runs Herald's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
 

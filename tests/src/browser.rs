@@ -15,6 +15,21 @@ use serde_json::json;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// A laptop, a phone and a small phone: (viewport width, viewport height).
+pub const WIDTHS: [(u32, u32); 3] = [(1400, 1000), (420, 1400), (360, 1400)];
+
+/// The document's scroll and client widths, and the innermost elements reaching past its right
+/// edge (to name the culprit when the page scrolls sideways).
+const OVERFLOW: &str = r"
+    const d = document.documentElement;
+    const out = [...document.body.querySelectorAll('*')]
+        .filter((e) => e.getBoundingClientRect().right > d.clientWidth + 0.5)
+        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > d.clientWidth + 0.5))
+        .slice(0, 5)
+        .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).trim().replace(/ +/g, '.') : ''));
+    return [d.scrollWidth, d.clientWidth, out.join(', ')];
+";
+
 /// A headless Chromium session; call [`Browser::close`] at the end of the test.
 pub struct Browser {
     pub client: Client,
@@ -291,6 +306,25 @@ impl Browser {
         let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots"));
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Screenshots the page as `<name>-<width>` and, at phone width, asserts that nothing makes the
+    /// document scroll sideways.
+    ///
+    /// # Panics
+    /// When the page is wider than the window.
+    pub async fn look(&self, name: &str, width: u32) {
+        self.screenshot(&format!("{name}-{width}")).await;
+        if width <= 420 {
+            let sizes = self.eval(OVERFLOW).await;
+            assert!(
+                sizes[0].as_u64() <= sizes[1].as_u64(),
+                "{name} scrolls sideways at {width} px: scrollWidth {} > clientWidth {}; sticking out: {}",
+                sizes[0],
+                sizes[1],
+                sizes[2]
+            );
+        }
     }
 
     /// Ends the session and stops chromedriver.

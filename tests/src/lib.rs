@@ -1,12 +1,12 @@
 //! Test harness: starts the real Herald (the same `Application` that `herald serve` runs) on
 //! `127.0.0.1:0` with a fresh database, and drives it over HTTP and in headless Chromium.
 //!
-//! Database: a temporary SQLite file, or — when `TEST_DATABASE_URL` points at PostgreSQL — a
-//! database created for the test and dropped after it.
+//! Database: a [`ThrowawayDb`], a temporary SQLite file or — when `TEST_DATABASE_URL` points at
+//! PostgreSQL — a database created for the test and dropped after it.
 
 pub mod browser;
-pub mod db;
 pub mod explain;
+pub mod fixtures;
 pub mod http;
 pub mod process;
 pub mod receiver;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use herald::config::Config;
 use herald::crypto::SecretKey;
 use herald::startup::Application;
+use migration::testing::ThrowawayDb;
 
 pub use http::Session;
 
@@ -24,7 +25,7 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     config: Config,
-    db: db::TestDb,
+    db: ThrowawayDb,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -54,9 +55,9 @@ impl TestApp {
     /// As [`TestApp::spawn`].
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         herald::telemetry::init_with_default("warn");
-        let db = db::TestDb::create().await;
+        let db = ThrowawayDb::create().await;
         let mut config = Config {
-            database_url: db.url.clone(),
+            database_url: db.url().to_owned(),
             bind: "127.0.0.1:0".into(),
             base_url: None,
             secret_key: SecretKey::generate(),
@@ -123,7 +124,7 @@ impl TestApp {
     /// The database URL this app runs on (for assertions that look at stored rows).
     #[must_use]
     pub fn database_url(&self) -> &str {
-        &self.db.url
+        self.db.url()
     }
 }
 

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use herald_jobs::can_fail::CanFail;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 /// Copies the database at `database_url` into `file`, which must not exist yet.
@@ -32,6 +33,8 @@ pub async fn backup(database_url: &str, file: &Path) -> anyhow::Result<()> {
     ))
     .await
     .with_context(|| format!("writing the backup to {target}"))?;
-    db.close().await.ok();
+    db.close()
+        .await
+        .can_fail("the backup is written; closing the connection cannot spoil it");
     Ok(())
 }

@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use futures_util::FutureExt;
+use herald_jobs::can_fail::CanFail;
 use metrics::{Histogram, histogram};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::{mpsc, oneshot};
@@ -97,26 +98,37 @@ async fn run<W: GroupWork>(
         match commit(&db, &work, &jobs, &stats).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
-                    // The caller may have gone (client disconnected); the job is stored anyway.
-                    let _ = reply.send(Ok(output));
+                    answer::<W>(reply, Ok(output));
                 }
             }
             Err(e) if jobs.len() == 1 => {
-                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+                if let Some(reply) = replies.into_iter().next() {
+                    answer::<W>(reply, Err(e));
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, jobs = jobs.len(), "group commit failed; retrying each job alone");
                 for (job, reply) in jobs.iter().zip(replies) {
                     let alone = commit(&db, &work, std::slice::from_ref(job), &stats).await;
-                    let _ = reply.send(alone.and_then(|mut outputs| {
+                    let output = alone.and_then(|mut outputs| {
                         outputs
                             .pop()
                             .ok_or_else(|| DbErr::Custom("a group writer returned no output".into()).into())
-                    }));
+                    });
+                    answer::<W>(reply, output);
                 }
             }
         }
     }
+}
+
+/// Hands a job's result to its caller. The caller may have gone (its client disconnected): the
+/// job's transaction has ended either way, so there is nobody left to tell.
+fn answer<W: GroupWork>(reply: Reply<W>, result: DomainResult<W::Output>) {
+    reply
+        .send(result)
+        .map_err(|_| "the caller stopped waiting")
+        .can_fail("a group-commit caller may go away before its job commits");
 }
 
 /// A writer's metrics, registered once when it starts.

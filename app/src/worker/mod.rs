@@ -22,12 +22,15 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
 
 /// Runs the workers until `shutdown` completes; in-flight deliveries finish and unstarted
 /// claims are handed back before this returns.
+///
+/// # Errors
+/// A worker failed and the monitor stopped the others.
 pub async fn run(
     state: WorkerState,
     queue: DeliveryQueue,
     concurrency: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) -> anyhow::Result<()> {
     let name = format!("herald-{}-{}", hostname(), std::process::id());
     let monitor = Monitor::new().register(move |run| {
         WorkerBuilder::new(format!("{name}-{run}"))
@@ -37,13 +40,13 @@ pub async fn run(
             .parallelize(tokio::spawn)
             .build(deliver)
     });
-    let monitor = monitor.run_with_signal(async move {
-        shutdown.await;
-        Ok(())
-    });
-    if let Err(e) = monitor.await {
-        tracing::error!(error = %e, "delivery workers stopped with an error");
-    }
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await?;
+    Ok(())
 }
 
 /// Closes batches whose max wait has passed, and wakes the workers for them.

@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Outcome, Settled};
+use crate::can_fail::CanFail;
 use crate::metric_names::{ATTEMPT_DURATION, DELIVERIES, GROUP_COMMIT_SECONDS, GROUP_COMMIT_SIZE};
 use crate::queue::budget::{Local, Slot};
 use crate::queue::gate::Sending;
@@ -116,8 +117,9 @@ where
                 })
                 .is_ok()
             {
-                // A closed channel means the loop gave up on the batch; it logged why.
-                committed.await.ok();
+                committed
+                    .await
+                    .can_fail("the settle loop drops a batch it cannot commit, and logs why itself");
             } else {
                 tracing::warn!(delivery.id = id, "the settle loop is gone; the lease will expire");
             }
@@ -168,7 +170,10 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
             }
         }
         for msg in batch.drain(..) {
-            msg.done.send(()).ok();
+            msg.done
+                .send(())
+                .map_err(|()| "the attempt stopped waiting")
+                .can_fail("an attempt's task may end (its worker stopping) before its outcome commits");
         }
     }
 }

@@ -56,13 +56,16 @@ pub(crate) struct Reservation {
 impl Reservation {
     /// Reserves up to `want` of the `max` retries that may be in flight.
     pub(crate) fn take(counter: &Arc<AtomicUsize>, max: usize, want: usize) -> Self {
-        let mut got = 0;
-        if want > 0 {
-            let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                got = max.saturating_sub(n).min(want);
-                Some(n + got)
+        let got = if want == 0 {
+            0
+        } else {
+            // The closure never refuses (it always returns `Some`): the result is always `Ok`
+            // with the value it updated from, which tells how much it took.
+            let (Ok(before) | Err(before)) = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n + max.saturating_sub(n).min(want))
             });
-        }
+            max.saturating_sub(before).min(want)
+        };
         Self {
             counter: Arc::clone(counter),
             count: got,

@@ -2,12 +2,11 @@
 //! the sessions list with "sign out everywhere else", TOTP two-factor login (RFC 6238) with
 //! one-time recovery codes, and an owner requiring two-factor of every member — each audited.
 
+use herald_tests::fixtures::join_as;
 use herald_tests::http::{PASSWORD, Session, extract};
 use herald_tests::{TestApp, unique};
 use reqwest::StatusCode;
 use totp_rs::TOTP;
-
-use crate::viewer::join_as;
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 

@@ -3,14 +3,12 @@
 
 use std::time::Duration;
 
+use herald_tests::fixtures::{account, create_by_form, full_form, send, webhook};
 use herald_tests::http::{Session, extract};
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{TestApp, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use crate::delivery::{account, send, webhook};
-use crate::webhooks::{create_by_form, full_form};
 
 async fn webhook_entries(s: &Session, token: &str, hook: &str) -> Vec<Value> {
     let path = format!("/audit-log?target_type=webhook&target_id={hook}");

@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium.
 
-use herald_tests::browser::Browser;
+use herald_tests::browser::{Browser, WIDTHS};
 use std::time::Duration;
 
 use herald_tests::http::PASSWORD;
@@ -37,37 +37,6 @@ const PAGES: &[(&str, &str)] = &[
     ("signup", "/signup"),
 ];
 
-/// A laptop, a phone and a small phone: (viewport width, viewport height).
-pub(super) const WIDTHS: [(u32, u32); 3] = [(1400, 1000), (420, 1400), (360, 1400)];
-
-/// The document's scroll and client widths, and the innermost elements reaching past its right
-/// edge (to name the culprit when the page scrolls sideways).
-const OVERFLOW: &str = r"
-    const d = document.documentElement;
-    const out = [...document.body.querySelectorAll('*')]
-        .filter((e) => e.getBoundingClientRect().right > d.clientWidth + 0.5)
-        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > d.clientWidth + 0.5))
-        .slice(0, 5)
-        .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).trim().replace(/ +/g, '.') : ''));
-    return [d.scrollWidth, d.clientWidth, out.join(', ')];
-";
-
-/// Screenshots the page as `<name>-<width>` and, at phone width, asserts that nothing makes the
-/// document scroll sideways.
-pub(super) async fn look(b: &Browser, name: &str, width: u32) {
-    b.screenshot(&format!("{name}-{width}")).await;
-    if width <= 420 {
-        let sizes = b.eval(OVERFLOW).await;
-        assert!(
-            sizes[0].as_u64() <= sizes[1].as_u64(),
-            "{name} scrolls sideways at {width} px: scrollWidth {} > clientWidth {}; sticking out: {}",
-            sizes[0],
-            sizes[1],
-            sizes[2]
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     let Some(b) = Browser::launch().await else { return };
@@ -88,9 +57,9 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     b.fill("account_name", "Tour Co").await;
     b.click("button[type=submit]").await;
     b.wait_for_path("/overview").await;
-    look(&b, "overview-empty", phone).await;
+    b.look("overview-empty", phone).await;
     b.goto(&format!("{base}/settings/webhooks")).await;
-    look(&b, "webhooks-empty", phone).await;
+    b.look("webhooks-empty", phone).await;
 
     b.goto(&format!("{base}/settings/tokens")).await;
     b.fill("name", "Backend ingest").await;
@@ -101,7 +70,7 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     b.click("button.copy[data-copy-target='#new-token']").await;
     b.wait_for_text_to_be("button.copy[data-copy-target='#new-token']", "Copied")
         .await;
-    look(&b, "token-created", phone).await;
+    b.look("token-created", phone).await;
 
     // A second app after the token: an ingest token made now would have to name its app.
     b.goto(&format!("{base}/settings/apps")).await;
@@ -120,7 +89,7 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     b.click("form[action='/settings/members/invite'] button[type=submit]")
         .await;
     b.wait_for_text("#invite-link").await;
-    look(&b, "invite-created", phone).await;
+    b.look("invite-created", phone).await;
 
     b.goto(&format!("{base}/settings/webhooks/new")).await;
     b.fill("name", "Notify my CRM").await;
@@ -138,7 +107,7 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
     let webhook = b.path().await.trim_start_matches("/settings/webhooks/").to_owned();
     b.click("#send-test").await;
     b.wait_for_text("#test-status").await;
-    look(&b, "webhook-tested", phone).await;
+    b.look("webhook-tested", phone).await;
     let link = b
         .eval("return document.querySelector('#test-result a').getAttribute('href');")
         .await;
@@ -163,7 +132,7 @@ async fn every_page_at_laptop_and_phone_width_in_the_browser() {
         for (name, path) in PAGES {
             let path = path.replace("{webhook}", &webhook).replace("{delivery}", &delivery);
             b.goto(&format!("{base}{path}")).await;
-            look(&b, name, width).await;
+            b.look(name, width).await;
             let csp: Vec<String> = b
                 .console()
                 .await

@@ -8,16 +8,17 @@ use std::time::Duration;
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Receiver, Reply};
-use herald_tests::{db::TestDb, unique};
+use herald_tests::unique;
+use migration::testing::ThrowawayDb;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_process_mid_flight_loses_no_event() {
-    let db = TestDb::create().await;
+    let db = ThrowawayDb::create().await;
     let env = vec![
-        ("HERALD_DATABASE_URL", db.url.clone()),
+        ("HERALD_DATABASE_URL", db.url().to_owned()),
         ("HERALD_SECRET_KEY", "ab".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_RETRY_SCHEDULE", "0,100ms,200ms,400ms,800ms,1s,1s,1s".to_owned()),
@@ -76,7 +77,7 @@ async fn killing_the_process_mid_flight_loses_no_event() {
         duplicates <= 256,
         "duplicates are bounded by the claims in flight: {duplicates}"
     );
-    let (settled, out_of_step) = settle_state(&db.url).await;
+    let (settled, out_of_step) = settle_state(db.url()).await;
     assert_eq!(settled, N, "every delivery ends succeeded");
     assert_eq!(
         out_of_step, 0,

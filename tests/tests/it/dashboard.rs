@@ -7,13 +7,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use herald_tests::browser::Browser;
+use herald_tests::browser::{Browser, WIDTHS};
+use herald_tests::fixtures::{send, webhook};
 use herald_tests::http::PASSWORD;
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{TestApp, unique};
-
-use super::browser::{WIDTHS, look};
-use super::delivery::{send, webhook};
 
 const WAIT: Duration = Duration::from_secs(20);
 const EVENTS: usize = 30;
@@ -93,7 +91,7 @@ async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_p
             b.wait_for_text(&format!("#webhook-{good} .health-state")).await,
             "healthy"
         );
-        look(&b, "failing-webhooks", width).await;
+        b.look("failing-webhooks", width).await;
 
         b.goto(&format!("{base}/settings/webhooks/{bad}")).await;
         assert_eq!(b.wait_for_text("#health-state").await, "failing");
@@ -114,7 +112,7 @@ async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_p
                 .all(|b| b[0].as_i64().unwrap() >= started / HOUR * HOUR && b[1] == 0)
         );
         assert_eq!(bars.iter().map(|b| b[2].as_u64().unwrap()).sum::<u64>(), EVENTS as u64);
-        look(&b, "failing-webhook", width).await;
+        b.look("failing-webhook", width).await;
 
         b.goto(&format!("{base}/overview")).await;
         let first = b
@@ -126,14 +124,14 @@ async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_p
             "failing webhooks come first"
         );
         assert_eq!(b.wait_for_text("#total-failing").await, "1 of 2");
-        look(&b, "failing-overview", width).await;
+        b.look("failing-overview", width).await;
 
         b.goto(&format!("{base}/deliveries?status=retrying")).await;
         let rows = b
             .eval("return document.querySelectorAll('table.deliveries tbody tr').length;")
             .await;
         assert_eq!(rows, json!(EVENTS));
-        look(&b, "failing-deliveries", width).await;
+        b.look("failing-deliveries", width).await;
     }
     b.close().await;
 }

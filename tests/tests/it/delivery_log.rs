@@ -7,13 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use herald_tests::TestApp;
+use herald_tests::fixtures::{WAIT, account, send, until, webhook};
 use herald_tests::http::Session;
 use herald_tests::receiver::{Receiver, Reply};
-
-use super::delivery::{account, send, webhook};
-use super::history::until;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 fn ids(v: &Value) -> Vec<i64> {
     v["data"]

@@ -9,8 +9,7 @@ use serde_json::json;
 use herald::domain::deliveries::{self, Range, Scope};
 use herald_tests::TestApp;
 use herald_tests::explain::{Recorder, plan};
-
-use super::delivery::{account, webhook};
+use herald_tests::fixtures::{account, webhook};
 
 const HOUR: i64 = 3_600_000;
 

@@ -5,15 +5,12 @@ use std::time::{Duration, Instant};
 
 use herald_jobs::signing;
 use herald_tests::browser::Browser;
-use herald_tests::http::{PASSWORD, Session, extract};
+use herald_tests::fixtures::{WAIT, account, send, until, webhook};
+use herald_tests::http::{PASSWORD, extract};
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{TestApp, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use super::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 fn schedule(ms: &[u64]) -> Vec<Duration> {
     ms.iter().copied().map(Duration::from_millis).collect()
@@ -21,23 +18,6 @@ fn schedule(ms: &[u64]) -> Vec<Duration> {
 
 fn now_rfc3339() -> String {
     herald::web::format::rfc3339(herald::db::now_ms())
-}
-
-/// Polls the API until `path` answers a JSON value for which `done` holds.
-pub(super) async fn until(s: &Session, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, v) = s.api(Method::GET, token, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {v}");
-        if done(&v) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never reached the expected state: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn count_status(list: &Value, status: &str) -> usize {

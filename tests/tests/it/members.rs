@@ -1,8 +1,7 @@
+use herald_tests::fixtures::join_as;
 use herald_tests::http::{PASSWORD, extract};
 use herald_tests::{TestApp, unique};
 use reqwest::StatusCode;
-
-use crate::viewer::join_as;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_link_works_once_and_is_audited() {

@@ -5,17 +5,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use herald_tests::db::TestDb;
+use herald_tests::fixtures::{WAIT, account, send, webhook};
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::Receiver;
 use herald_tests::{TestApp, unique};
+use migration::testing::ThrowawayDb;
 use reqwest::StatusCode;
 use serde_json::json;
-
-use crate::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 /// The samples of a scrape by series (`name{labels}` exactly as rendered), after checking
 /// the content type.
@@ -108,9 +105,9 @@ async fn without_herald_metrics_there_is_no_metrics_page() {
 /// `HeraldProcess` sets to its port), with the settle writer's commits, its outcomes and the queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_process_serves_its_metrics_on_its_own_address() {
-    let db = TestDb::create().await;
+    let db = ThrowawayDb::create().await;
     let env = vec![
-        ("HERALD_DATABASE_URL", db.url.clone()),
+        ("HERALD_DATABASE_URL", db.url().to_owned()),
         ("HERALD_SECRET_KEY", "cd".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_METRICS", "true".to_owned()),

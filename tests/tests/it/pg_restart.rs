@@ -16,7 +16,8 @@ use std::time::Duration;
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::Receiver;
-use herald_tests::{db::TestDb, unique};
+use herald_tests::unique;
+use migration::testing::ThrowawayDb;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -97,9 +98,9 @@ async fn a_postgres_restart_under_load_loses_no_acknowledged_event() {
         eprintln!("skipped a_postgres_restart_under_load_loses_no_acknowledged_event: {why}");
         return;
     }
-    let db = TestDb::create_for(true).await;
+    let db = ThrowawayDb::postgres_required().await;
     let env = vec![
-        ("HERALD_DATABASE_URL", db.url.clone()),
+        ("HERALD_DATABASE_URL", db.url().to_owned()),
         ("HERALD_SECRET_KEY", "cd".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_RETRY_SCHEDULE", "0,200ms,500ms,1s,1s,2s,2s,2s".to_owned()),

@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
+use herald_tests::fixtures::create_by_form;
 use herald_tests::http::extract;
 use herald_tests::receiver::Receiver;
 use herald_tests::{TestApp, unique};
 use reqwest::StatusCode;
-
-use crate::webhooks::create_by_form;
 
 fn location(res: &reqwest::Response) -> String {
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "a successful POST answers 303");

@@ -8,7 +8,8 @@ use std::time::Duration;
 use herald_tests::http::Session;
 use herald_tests::process::HeraldProcess;
 use herald_tests::receiver::{Received, Receiver, Reply};
-use herald_tests::{db::TestDb, unique};
+use herald_tests::unique;
+use migration::testing::ThrowawayDb;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -30,9 +31,9 @@ async fn one_web_and_two_worker_processes_deliver_everything_once_and_survive_a_
         );
         return;
     }
-    let db = TestDb::create().await;
+    let db = ThrowawayDb::create().await;
     let env = vec![
-        ("HERALD_DATABASE_URL", db.url.clone()),
+        ("HERALD_DATABASE_URL", db.url().to_owned()),
         ("HERALD_SECRET_KEY", "cd".repeat(32)),
         ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("HERALD_LEASE_SECS", "3".to_owned()),

@@ -3,19 +3,14 @@
 //! `msg_id.timestamp.body`, `v1a,<base64>` in `webhook-signature` — and rotation, which signs
 //! with both keys during the overlap.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use herald_tests::TestApp;
+use herald_tests::fixtures::{WAIT, account, send, webhook};
 use herald_tests::receiver::{Received, Receiver};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-use crate::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 fn verifying_key(public_key: &str) -> VerifyingKey {
     let bytes = B64

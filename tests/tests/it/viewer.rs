@@ -1,21 +1,7 @@
-use herald_tests::http::{PASSWORD, Session, extract};
+use herald_tests::fixtures::join_as;
+use herald_tests::http::extract;
 use herald_tests::{TestApp, unique};
 use reqwest::StatusCode;
-
-/// Invites `email` into the owner's account with `role`; the invitee sets a password and joins.
-pub async fn join_as(app: &TestApp, owner: &Session, role: &str) -> Session {
-    let email = unique(&format!("{role}@example.com"));
-    let res = owner
-        .post_form("/settings/members/invite", &[("email", &email), ("role", role)])
-        .await;
-    let link = extract(&owner.follow(res).await, "id=\"invite-link\" class=\"secret\">", "<").unwrap();
-    let member = app.session();
-    let path = link.strip_prefix(&app.base).unwrap().to_owned();
-    assert!(member.page(&path).await.contains("Choose a password"));
-    let res = member.post_form(&path, &[("password", PASSWORD)]).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    member
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_reads_every_settings_page_and_gets_403_on_every_change() {

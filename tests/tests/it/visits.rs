@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use herald_tests::TestApp;
+use herald_tests::fixtures::{WAIT, account, send, webhook};
 use herald_tests::http::Session;
 use herald_tests::receiver::{Received, Receiver};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 /// How long to keep listening to show that nothing more arrives.
 const QUIET: Duration = Duration::from_millis(1500);
 

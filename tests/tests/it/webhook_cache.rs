@@ -4,14 +4,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use herald_jobs::signing;
+use herald_tests::fixtures::{WAIT, account, send, webhook};
 use herald_tests::receiver::Receiver;
 use herald_tests::{Session, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-use crate::delivery::{account, send, webhook};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 fn track(n: usize) -> serde_json::Value {
     json!({"type": "track", "event": format!("Cached {n}"), "userId": "u1"})

@@ -168,7 +168,7 @@ async fn wake_up_starts_a_claim_at_once() {
         };
         let queue = DeliveryQueue::new(t.db.clone(), cfg);
         let listener = if t.is_postgres() {
-            Some(queue.listen_postgres(&t.url).await.unwrap())
+            Some(queue.listen_postgres(t.database.url()).await.unwrap())
         } else {
             None
         };

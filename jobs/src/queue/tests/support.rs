@@ -1,48 +1,43 @@
-//! Test databases: a temp SQLite file, plus PostgreSQL when `TEST_DATABASE_URL` is set, each
-//! migrated and seeded, with helpers to insert and inspect `deliveries` rows.
+//! Test databases ([`ThrowawayDb`]: a temp SQLite file, plus PostgreSQL when `TEST_DATABASE_URL`
+//! is set), each migrated and seeded, with helpers to insert and inspect `deliveries` rows.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use migration::testing::{self, ThrowawayDb};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 use crate::queue::now_ms;
 
+/// A name no other test run picks: `<prefix>_<16 hex digits>`.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{:016x}", getrandom::u64().unwrap())
-}
-
-enum Cleanup {
-    SqliteDir(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
 }
 
 /// One test's database, migrated and seeded with an account and a webhook.
 pub struct TestDb {
     pub db: DatabaseConnection,
-    pub url: String,
     pub account_id: i64,
     pub webhook_id: i64,
-    cleanup: Cleanup,
+    /// Declared after `db`, so dropped after it: the database goes once its connections have.
+    pub database: ThrowawayDb,
 }
 
 impl TestDb {
     /// A fresh SQLite database, and a fresh PostgreSQL one when `TEST_DATABASE_URL` is set.
     pub async fn all() -> Vec<TestDb> {
         let mut dbs = vec![Self::sqlite().await];
-        if let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        if let Some(admin_url) = testing::postgres_server() {
             dbs.push(Self::postgres(admin_url).await);
         }
         dbs
     }
 
     async fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(unique("herald-queue-test"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.join("queue.db").display());
-        let mut opt = ConnectOptions::new(url.clone());
+        let database = ThrowawayDb::sqlite();
+        let mut opt = ConnectOptions::new(database.url());
         opt.max_connections(8)
             .min_connections(1)
             .sqlx_logging(false)
@@ -52,40 +47,23 @@ impl TestDb {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
-        Self::finish(Database::connect(opt).await.unwrap(), url, Cleanup::SqliteDir(dir)).await
+        Self::finish(Database::connect(opt).await.unwrap(), database).await
     }
 
     async fn postgres(admin_url: String) -> TestDb {
-        let name = unique("herald_queue_test");
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .expect("TEST_DATABASE_URL is reachable");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&format!("/{name}"));
-        let url = url.to_string();
-        let mut opt = ConnectOptions::new(url.clone());
+        let database = ThrowawayDb::postgres(admin_url).await;
+        let mut opt = ConnectOptions::new(database.url());
         opt.max_connections(10).min_connections(1).sqlx_logging(false);
-        Self::finish(
-            Database::connect(opt).await.unwrap(),
-            url,
-            Cleanup::Postgres { admin_url, name },
-        )
-        .await
+        Self::finish(Database::connect(opt).await.unwrap(), database).await
     }
 
-    async fn finish(db: DatabaseConnection, url: String, cleanup: Cleanup) -> TestDb {
+    async fn finish(db: DatabaseConnection, database: ThrowawayDb) -> TestDb {
         Migrator::up(&db, None).await.unwrap();
         let mut t = TestDb {
             db,
-            url,
             account_id: 0,
             webhook_id: 0,
-            cleanup,
+            database,
         };
         t.account_id = t
             .scalar("INSERT INTO accounts (name, slug, hipaa_mode, created_at) VALUES ('Test', 'test', false, 0) RETURNING id")
@@ -231,35 +209,6 @@ impl TestDb {
                 self.backend()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::SqliteDir(dir) => {
-                std::fs::remove_dir_all(dir).ok();
-            }
-            Cleanup::Postgres { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime: the async cleanup gets a thread of its own.
-                let done = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
-                    rt.block_on(async {
-                        let admin = Database::connect(admin_url.as_str()).await.ok()?;
-                        admin
-                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .await
-                            .ok()?;
-                        admin.close().await.ok()
-                    })
-                });
-                done.join().ok();
-            }
         }
     }
 }
