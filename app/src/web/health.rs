@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the Prometheus scrape.
 
 use actix_web::{HttpResponse, web};
 use migration::{Migrator, MigratorTrait};
@@ -21,5 +21,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "reason": "database unreachable" }))
         }
+    }
+}
+
+/// `GET /metrics`: the Prometheus scrape (see [`crate::metrics`]); a 404 like any unknown path
+/// when `HERALD_METRICS` is off.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match &state.metrics {
+        Some(exporter) => exporter.respond().await,
+        None => actix_web::ResponseError::error_response(&super::error::PageError::Domain(
+            crate::domain::DomainError::NotFound,
+        )),
     }
 }

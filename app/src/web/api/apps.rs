@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use entity::app;
 
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
-use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::ApiJson;
 
 /// An app as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,7 +50,6 @@ pub async fn list(
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<AppOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = apps::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, AppOut::from)))
 }
@@ -64,7 +63,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<AppOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(apps::get(&state.db, caller.account_id(), *id).await?.into()))
 }
 
@@ -77,7 +75,6 @@ pub async fn create(
     caller: Caller,
     body: ApiJson<AppIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     let created = apps::create(&state.db, &caller.actor, &body.0.name).await?;
     Ok(HttpResponse::Created().json(AppOut::from(created)))
 }
@@ -92,7 +89,6 @@ pub async fn rename(
     id: web::Path<i64>,
     body: ApiJson<AppIn>,
 ) -> Result<web::Json<AppOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         apps::rename(&state.db, &caller.actor, *id, &body.0.name).await?.into(),
     ))

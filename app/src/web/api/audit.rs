@@ -8,7 +8,6 @@ use entity::audit_log;
 use super::{Caller, ErrorBody, ListOut};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
-use crate::domain::roles::Scope;
 use crate::domain::{DomainError, stored_json};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -84,7 +83,6 @@ pub async fn list(
     caller: Caller,
     q: web::Query<AuditQuery>,
 ) -> Result<web::Json<ListOut<AuditOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let req = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let filter = Filter {
         target_type: q.target_type.clone(),
@@ -103,7 +101,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<AuditOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         audit::get(&state.db, caller.account_id(), *id).await?.try_into()?,
     ))

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::choices;
 use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryFields, DeliveryOut, StatsOut};
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::deliveries::{self, Filter, RawFilter};
-use crate::domain::roles::Scope;
 use crate::domain::stored_json;
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::json::{ApiJson, parse_json};
 
 /// Filters of the delivery lists.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -100,7 +100,6 @@ pub async fn list(
     q: web::Query<ListQuery>,
     f: web::Query<DeliveryFilterQuery>,
 ) -> Result<web::Json<ListOut<DeliveryOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let filter = f.parse(None)?;
     let page = deliveries::list(&state.db, caller.account_id(), &id, &filter, q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, DeliveryOut::from_row)))
@@ -117,7 +116,6 @@ pub async fn log(
     w: web::Query<WebhookFilterQuery>,
     f: web::Query<DeliveryFilterQuery>,
 ) -> Result<web::Json<ListOut<DeliveryOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let filter = f.parse(w.webhook_id.as_deref())?;
     let page = deliveries::log(&state.db, caller.account_id(), &filter, q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, DeliveryOut::from_row)))
@@ -132,7 +130,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryDetailOut>, ApiError> {
-    caller.require(Scope::Read)?;
     let d = deliveries::get(&state.db, caller.account_id(), *id).await?;
     let body = stored_json::parse_opt("deliveries.body", d.delivery.body.as_deref())?;
     Ok(web::Json(DeliveryDetailOut {
@@ -156,7 +153,6 @@ pub async fn retry(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let d = deliveries::retry(&state.db, &state.queue, &caller.actor, *id).await?;
     Ok(web::Json(DeliveryOut::new(d.delivery, d.webhook.model.public_id)))
 }
@@ -172,7 +168,6 @@ pub async fn replay(
     id: web::Path<String>,
     body: ApiJson<ReplayIn>,
 ) -> Result<web::Json<ReplayOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let since = deliveries::parse_time("since", &body.0.since)?;
     let count = deliveries::replay(
         &state.db,
@@ -196,7 +191,6 @@ pub async fn test(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<TestOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let input: TestIn = if body.iter().all(u8::is_ascii_whitespace) {
         TestIn::default()
     } else {
@@ -226,7 +220,6 @@ pub async fn stats(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<StatsOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         deliveries::health(&state.db, caller.account_id(), &id).await?.into(),
     ))

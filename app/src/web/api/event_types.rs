@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use entity::event_type;
 
 use super::choices;
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
-use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::ApiJson;
 
 /// A catalog entry as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,7 +57,6 @@ pub async fn list(
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<EventTypeOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = event_types::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, EventTypeOut::from)))
 }
@@ -71,7 +70,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         event_types::get(&state.db, caller.account_id(), *id).await?.into(),
     ))
@@ -86,7 +84,6 @@ pub async fn create(
     caller: Caller,
     body: ApiJson<EventTypeIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     let created = event_types::create(&state.db, &caller.actor, &body.0.name, &body.0.description, "api").await?;
     Ok(HttpResponse::Created().json(EventTypeOut::from(created)))
 }
@@ -100,7 +97,6 @@ pub async fn archive(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         event_types::set_archived(&state.db, &caller.actor, *id, true)
             .await?
@@ -117,7 +113,6 @@ pub async fn restore(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         event_types::set_archived(&state.db, &caller.actor, *id, false)
             .await?

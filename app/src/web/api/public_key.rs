@@ -6,7 +6,6 @@ use actix_web::{get, web};
 use serde::Serialize;
 
 use super::{Caller, ErrorBody};
-use crate::domain::roles::Scope;
 use crate::domain::{DomainError, webhooks};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -31,7 +30,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<PublicKeyOut>, ApiError> {
-    caller.require(Scope::Read)?;
     let keys = webhooks::public_keys(&state.db, &state.secrets, caller.account_id(), &id)
         .await?
         .ok_or(DomainError::NotFound)?;

@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use super::webhook_json::{CreatedWebhookOut, RotateIn, SecretOut, WebhookIn, WebhookOut};
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
-use crate::domain::roles::Scope;
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::webhooks::{self, WebhookInput};
 use crate::domain::{DomainError, FieldError};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::{ApiJson, parse_json};
 
 fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
     if value.is_some() {
@@ -28,7 +28,6 @@ pub async fn list(
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<WebhookOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = webhooks::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, WebhookOut::from)))
 }
@@ -43,7 +42,6 @@ pub async fn create(
     caller: Caller,
     body: ApiJson<WebhookIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     required("name", body.0.name.as_ref())?;
     required("url", body.0.url.as_ref())?;
     let defaults = WebhookInput {
@@ -67,7 +65,6 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         webhooks::get(&state.db, caller.account_id(), &id).await?.into(),
     ))
@@ -83,7 +80,6 @@ pub async fn update(
     id: web::Path<String>,
     body: ApiJson<WebhookIn>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     if body.0.secret.is_some() {
         return Err(DomainError::invalid("secret", "Change the secret with POST /webhooks/{id}/rotate-secret.").into());
     }
@@ -103,7 +99,6 @@ pub async fn remove(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     webhooks::delete(&state.db, &caller.actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -117,7 +112,6 @@ pub async fn enable(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         webhooks::set_enabled(&state.db, &caller.actor, &id, true).await?.into(),
     ))
@@ -132,7 +126,6 @@ pub async fn disable(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         webhooks::set_enabled(&state.db, &caller.actor, &id, false)
             .await?
@@ -150,11 +143,10 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<SecretOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let input: RotateIn = if body.iter().all(u8::is_ascii_whitespace) {
         RotateIn::default()
     } else {
-        super::parse_json(&body)?
+        parse_json(&body)?
     };
     webhooks::rotate_secret(&state.db, &state.secrets, &caller.actor, &id, input.secret.as_deref()).await?;
     secret_out(&state, &caller, &id).await
@@ -169,7 +161,6 @@ pub async fn secret(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<SecretOut>, ApiError> {
-    caller.require(Scope::Write)?;
     secret_out(&state, &caller, &id).await
 }
 

@@ -86,7 +86,6 @@ pub async fn create(
     user: CurrentUser,
     CsrfForm(form): CsrfForm<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match apps::create(&state.db, &user.actor(), &form.name).await {
         Ok(_) => Ok(see_other("/settings/apps")),
         Err(e) if is_form_error(&e) => {
@@ -106,7 +105,6 @@ pub async fn rename(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match apps::rename(&state.db, &user.actor(), *id, &form.name).await {
         Ok(_) => Ok(see_other("/settings/apps")),
         Err(e) if is_form_error(&e) => {

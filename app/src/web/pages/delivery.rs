@@ -147,7 +147,6 @@ pub async fn retry(
     id: web::Path<i64>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     deliveries::retry(&state.db, &state.queue, &user.actor(), *id).await?;
     Ok(see_other(&format!("/settings/deliveries/{id}?retried=1")))
 }

@@ -81,7 +81,6 @@ pub async fn create(
     user: CurrentUser,
     CsrfForm(form): CsrfForm<EventTypeForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match event_types::create(&state.db, &user.actor(), &form.name, &form.description, "dashboard").await {
         Ok(_) => Ok(see_other("/settings/event-types")),
         Err(e) if is_form_error(&e) => {
@@ -101,7 +100,6 @@ pub async fn archive(
     id: web::Path<i64>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     event_types::set_archived(&state.db, &user.actor(), *id, true).await?;
     Ok(see_other("/settings/event-types"))
 }
@@ -112,7 +110,6 @@ pub async fn restore(
     id: web::Path<i64>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     event_types::set_archived(&state.db, &user.actor(), *id, false).await?;
     Ok(see_other("/settings/event-types"))
 }

@@ -129,7 +129,6 @@ pub async fn create(
     user: CurrentUser,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     let input = NewToken {
         name: form.name.clone(),
         scopes: form.scopes.clone(),
@@ -159,7 +158,6 @@ pub async fn revoke(
     id: web::Path<i64>,
     _: CsrfForm<super::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     tokens::revoke(&state.db, &state.credentials, &user.actor(), *id).await?;
     Ok(see_other("/settings/tokens"))
 }
