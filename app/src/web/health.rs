@@ -7,11 +7,13 @@ use serde_json::json;
 use super::AppState;
 
 /// `GET /healthz`: the process is up.
+#[tracing::instrument(skip_all)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the database answers and no migration is pending.
+#[tracing::instrument(skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match Migrator::get_pending_migrations(&state.db).await {
         Ok(pending) if pending.is_empty() => HttpResponse::Ok().json(json!({ "status": "ready" })),
@@ -26,6 +28,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: the Prometheus scrape (see [`crate::metrics`]); a 404 like any unknown path
 /// when `HERALD_METRICS` is off.
+#[tracing::instrument(skip_all)]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match &state.metrics {
         Some(exporter) => exporter.respond().await,

@@ -156,6 +156,7 @@ pub fn batch_items(value: Value) -> Result<Vec<(String, Value)>, ApiError> {
         .collect())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn track(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -163,6 +164,7 @@ pub async fn track(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Track)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn identify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -170,6 +172,7 @@ pub async fn identify(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Identify)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -177,6 +180,7 @@ pub async fn page(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Page)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn screen(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -184,6 +188,7 @@ pub async fn screen(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Screen)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn group(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -191,6 +196,7 @@ pub async fn group(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Group)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn alias(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -198,6 +204,7 @@ pub async fn alias(
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Alias)).await
 }
+#[tracing::instrument(skip_all)]
 pub async fn batch(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -45,6 +45,7 @@ pub struct AppIn {
 #[utoipa::path(tag = "apps", params(ListQuery), responses(
     (status = 200, body = ListOut<AppOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/apps")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -58,6 +59,7 @@ pub async fn list(
 #[utoipa::path(tag = "apps", params(("id" = i64, Path)), responses(
     (status = 200, body = AppOut), (status = 404, body = ErrorBody)))]
 #[get("/apps/{id}")]
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -70,6 +72,7 @@ pub async fn get(
 #[utoipa::path(tag = "apps", request_body = AppIn, responses(
     (status = 201, body = AppOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/apps")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -83,6 +86,7 @@ pub async fn create(
 #[utoipa::path(tag = "apps", params(("id" = i64, Path)), request_body = AppIn, responses(
     (status = 200, body = AppOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/apps/{id}")]
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn rename(
     state: web::Data<AppState>,
     caller: Caller,

@@ -78,6 +78,7 @@ pub struct AuditQuery {
 #[utoipa::path(tag = "audit-log", params(AuditQuery), responses(
     (status = 200, body = ListOut<AuditOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/audit-log")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -96,6 +97,7 @@ pub async fn list(
 #[utoipa::path(tag = "audit-log", params(("id" = i64, Path)), responses(
     (status = 200, body = AuditOut), (status = 404, body = ErrorBody)))]
 #[get("/audit-log/{id}")]
+#[tracing::instrument(skip_all, fields(audit_entry.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,

@@ -93,6 +93,7 @@ pub struct TestOut {
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path), ListQuery, DeliveryFilterQuery), responses(
     (status = 200, body = ListOut<DeliveryOut>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/deliveries")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -109,6 +110,7 @@ pub async fn list(
 #[utoipa::path(tag = "deliveries", params(ListQuery, WebhookFilterQuery, DeliveryFilterQuery), responses(
     (status = 200, body = ListOut<DeliveryOut>), (status = 400, body = ErrorBody)))]
 #[get("/deliveries")]
+#[tracing::instrument(skip_all)]
 pub async fn log(
     state: web::Data<AppState>,
     caller: Caller,
@@ -125,6 +127,7 @@ pub async fn log(
 #[utoipa::path(tag = "deliveries", params(("id" = i64, Path)), responses(
     (status = 200, body = DeliveryDetailOut), (status = 404, body = ErrorBody)))]
 #[get("/deliveries/{id}")]
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -148,6 +151,7 @@ pub async fn get(
 #[utoipa::path(tag = "deliveries", params(("id" = i64, Path)), responses(
     (status = 200, body = DeliveryOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/deliveries/{id}/retry")]
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn retry(
     state: web::Data<AppState>,
     caller: Caller,
@@ -162,6 +166,7 @@ pub async fn retry(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), request_body = ReplayIn, responses(
     (status = 200, body = ReplayOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/replay")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn replay(
     state: web::Data<AppState>,
     caller: Caller,
@@ -185,6 +190,7 @@ pub async fn replay(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), request_body(content = TestIn, description = "optional"), responses(
     (status = 200, body = TestOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/test")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn test(
     state: web::Data<AppState>,
     caller: Caller,
@@ -215,6 +221,7 @@ pub async fn test(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), responses(
     (status = 200, body = StatsOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/stats")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn stats(
     state: web::Data<AppState>,
     caller: Caller,

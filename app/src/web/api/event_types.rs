@@ -52,6 +52,7 @@ pub struct EventTypeIn {
 #[utoipa::path(tag = "event-types", params(ListQuery), responses(
     (status = 200, body = ListOut<EventTypeOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/event-types")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -65,6 +66,7 @@ pub async fn list(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[get("/event-types/{id}")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -79,6 +81,7 @@ pub async fn get(
 #[utoipa::path(tag = "event-types", request_body = EventTypeIn, responses(
     (status = 201, body = EventTypeOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/event-types")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -92,6 +95,7 @@ pub async fn create(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[post("/event-types/{id}/archive")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn archive(
     state: web::Data<AppState>,
     caller: Caller,
@@ -108,6 +112,7 @@ pub async fn archive(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[post("/event-types/{id}/restore")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn restore(
     state: web::Data<AppState>,
     caller: Caller,

@@ -28,6 +28,7 @@ pub struct IngestOut {
     (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
     (status = 429, description = "Over the account's events-per-second quota; retry after `Retry-After` seconds", body = ErrorBody)))]
 #[post("/events")]
+#[tracing::instrument(skip_all)]
 pub async fn ingest(
     state: web::Data<AppState>,
     caller: Caller,

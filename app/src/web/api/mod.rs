@@ -33,6 +33,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::roles::Scopes;
 
 /// `GET /api/v1/openapi.json`: the document rendered at startup; needs no token.
+#[tracing::instrument(skip_all)]
 pub async fn openapi_json(state: web::Data<AppState>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")

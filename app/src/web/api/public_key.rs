@@ -25,6 +25,7 @@ pub struct PublicKeyOut {
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = PublicKeyOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/public-key")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,

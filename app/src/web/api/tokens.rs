@@ -81,6 +81,7 @@ pub struct TokenIn {
 #[utoipa::path(tag = "tokens", params(ListQuery), responses(
     (status = 200, body = ListOut<TokenOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/tokens")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -94,6 +95,7 @@ pub async fn list(
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
 #[get("/tokens/{id}")]
+#[tracing::instrument(skip_all, fields(token.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -110,6 +112,7 @@ pub async fn get(
 #[utoipa::path(tag = "tokens", request_body = TokenIn, responses(
     (status = 201, body = CreatedTokenOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/tokens")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -140,6 +143,7 @@ pub async fn create(
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
 #[delete("/tokens/{id}")]
+#[tracing::instrument(skip_all, fields(token.id = *id))]
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,

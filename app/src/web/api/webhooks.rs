@@ -23,6 +23,7 @@ fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
 #[utoipa::path(tag = "webhooks", params(ListQuery), responses(
     (status = 200, body = ListOut<WebhookOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/webhooks")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -37,6 +38,7 @@ pub async fn list(
 #[utoipa::path(tag = "webhooks", request_body = WebhookIn, responses(
     (status = 201, body = CreatedWebhookOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/webhooks")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -60,6 +62,7 @@ pub async fn create(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -74,6 +77,7 @@ pub async fn get(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body = WebhookIn, responses(
     (status = 200, body = WebhookOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
@@ -94,6 +98,7 @@ pub async fn update(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn remove(
     state: web::Data<AppState>,
     caller: Caller,
@@ -107,6 +112,7 @@ pub async fn remove(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/enable")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn enable(
     state: web::Data<AppState>,
     caller: Caller,
@@ -121,6 +127,7 @@ pub async fn enable(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/disable")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn disable(
     state: web::Data<AppState>,
     caller: Caller,
@@ -137,6 +144,7 @@ pub async fn disable(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body(content = RotateIn, description = "optional"), responses(
     (status = 200, body = SecretOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/rotate-secret")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     caller: Caller,
@@ -156,6 +164,7 @@ pub async fn rotate_secret(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = SecretOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/secret")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn secret(
     state: web::Data<AppState>,
     caller: Caller,

@@ -71,6 +71,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,6 +81,7 @@ pub async fn page(
     render(StatusCode::OK, &view(&req, &state, &user, q.cursor.as_deref()).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -98,6 +100,7 @@ pub async fn create(
     }
 }
 
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn rename(
     req: HttpRequest,
     state: web::Data<AppState>,

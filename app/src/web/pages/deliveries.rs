@@ -318,6 +318,7 @@ pub struct ReplayForm {
 }
 
 /// `GET /settings/webhooks/{id}/replay?since=…`: how many failed deliveries would be sent.
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn confirm_replay(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -342,6 +343,7 @@ pub async fn confirm_replay(
 }
 
 /// `POST /settings/webhooks/{id}/replay`.
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn replay(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -95,6 +95,7 @@ pub struct DeliveryQuery {
 }
 
 /// `GET /settings/deliveries/{id}`.
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -141,6 +142,7 @@ pub async fn page(
 }
 
 /// `POST /settings/deliveries/{id}/retry`.
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn retry(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -58,6 +58,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -75,6 +76,7 @@ pub struct EventTypeForm {
     description: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -94,6 +96,7 @@ pub async fn create(
     }
 }
 
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn archive(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -104,6 +107,7 @@ pub async fn archive(
     Ok(see_other("/settings/event-types"))
 }
 
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn restore(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -27,11 +27,13 @@ use super::session::CurrentUser;
 use crate::domain::FieldError;
 
 /// `/`: the overview when signed in, the login otherwise.
+#[tracing::instrument(skip_all)]
 pub async fn home(user: Option<CurrentUser>) -> HttpResponse {
     see_other(if user.is_some() { "/overview" } else { "/login" })
 }
 
 /// `/settings` has no page of its own: its first section is webhooks.
+#[tracing::instrument(skip_all)]
 pub async fn settings() -> HttpResponse {
     see_other("/settings/webhooks")
 }

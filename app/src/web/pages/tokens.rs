@@ -107,6 +107,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -123,6 +124,7 @@ pub async fn page(
 
 /// Creates a token and redirects to the list, where its secret is shown once (carried by a
 /// one-time flash, never in the URL); a refused form is shown again with every field error.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -152,6 +154,7 @@ pub async fn create(
     }
 }
 
+#[tracing::instrument(skip_all, fields(token.id = *id))]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -130,6 +130,7 @@ pub(super) async fn detail_view(
     })
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -177,6 +178,7 @@ pub async fn page(
     Ok(flash::shown(render(StatusCode::OK, &page)?, &state))
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -77,6 +77,7 @@ struct ListPage {
     page: Page<ListRow>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -134,6 +135,7 @@ async fn pickers(state: &AppState, account_id: i64) -> Result<(Vec<(i64, String)
     Ok((apps, known))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn new(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, PageError> {
     let (apps, known_events) = pickers(&state, user.account.id).await?;
     let page = NewPage {
@@ -146,6 +148,7 @@ pub async fn new(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser
     render(StatusCode::OK, &page)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,

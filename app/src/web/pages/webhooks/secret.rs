@@ -18,6 +18,7 @@ use crate::web::session::CurrentUser;
 /// Checks the secret can be opened, then redirects to the webhook's page, which shows it once
 /// (a one-time flash names the webhook; the secret is read again there and never travels in a
 /// URL or cookie).
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn reveal(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -42,6 +43,7 @@ pub struct RotateForm {
     secret: String,
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn rotate(
     req: HttpRequest,
     state: web::Data<AppState>,

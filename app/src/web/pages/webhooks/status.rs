@@ -36,6 +36,7 @@ async fn toggle(
     }))
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn enable(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -45,6 +46,7 @@ pub async fn enable(
     toggle(&state, &user, &id, &f.back, true).await
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn disable(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -63,6 +65,7 @@ struct DeletePage {
     url: String,
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn confirm_delete(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -79,6 +82,7 @@ pub async fn confirm_delete(
     render(StatusCode::OK, &page)
 }
 
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn delete(
     state: web::Data<AppState>,
     user: CurrentUser,

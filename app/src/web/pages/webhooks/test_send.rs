@@ -17,6 +17,7 @@ use crate::web::session::CurrentUser;
 /// briefly for its first attempt, and redirects to the webhook's page with `?test=<delivery id>`,
 /// which shows the result; reloading that page shows it again without sending again. A test
 /// that can't be sent (a disabled webhook) is shown on the page with 422.
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn send(
     req: HttpRequest,
     state: web::Data<AppState>,
