@@ -12,7 +12,6 @@ use anyhow::{Context, anyhow};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::watch;
 use tokio::task::{self, JoinError, JoinHandle, JoinSet};
-use utoipa_actix_web::AppExt;
 
 use herald_jobs::can_fail::CanFail;
 use herald_jobs::queue::{DeliveryQueue, QueueConfig};
@@ -254,7 +253,7 @@ impl Application {
             ingestor: IngestWork::start(writer.clone()),
             credentials: CredentialCache::default(),
             token_usage: TokenUsage::start(db.clone()),
-            openapi_json: Arc::from(crate::web::api::openapi().to_json()?.as_str()),
+            openapi_json: Arc::from(routes::openapi().to_json()?.as_str()),
             metrics,
             quota: Arc::new(crate::domain::quota::IngestQuota::new(config.ingest_events_per_second)),
         };
@@ -267,10 +266,7 @@ impl Application {
                     client_limits::body_deadline(timeouts.body, req, next)
                 }))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                .into_utoipa_app()
-                .service(utoipa_actix_web::scope("/api/v1").configure(crate::web::api::routes))
-                .into_app()
-                .configure(routes)
+                .configure(routes::all)
         })
         .client_request_timeout(timeouts.head)
         .keep_alive(timeouts.keep_alive)

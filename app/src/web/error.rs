@@ -5,9 +5,9 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
 use serde_json::json;
 
-use super::error_pages::{self, Shown};
 use crate::db::fault::{self, unavailable};
 use crate::domain::DomainError;
 
@@ -130,6 +130,33 @@ impl ResponseError for ApiError {
     }
 }
 
+/// What an error page says; [`PageError`] attaches it to its response for
+/// [`super::error_pages::with_navigation`].
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct Anonymous<'a> {
+    status: u16,
+    shown: &'a Shown,
+}
+
+/// The page without navigation beyond a link home (or the message alone, should the template
+/// fail).
+#[must_use]
+fn anonymous(status: StatusCode, shown: &Shown) -> String {
+    Anonymous {
+        status: status.as_u16(),
+        shown,
+    }
+    .render()
+    .unwrap_or_else(|_| shown.message.clone())
+}
+
 /// An error answered as an HTML page (or, for a missing login, a redirect to `/login`); see
 /// [`super::error_pages`] for how the page gets its navigation.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +228,7 @@ impl ResponseError for PageError {
         retry_after(&mut res, status);
         let mut res = res
             .content_type("text/html; charset=utf-8")
-            .body(error_pages::anonymous(status, &shown));
+            .body(anonymous(status, &shown));
         res.extensions_mut().insert(shown);
         res
     }

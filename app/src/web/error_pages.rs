@@ -8,29 +8,14 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, web};
 use askama::Template;
 
-use super::error::PageError;
+use super::error::{PageError, Shown};
 use super::pages::Chrome;
 use super::session::CurrentUser;
 use crate::domain::DomainError;
-
-/// What an error page says; [`PageError`] attaches it to its response for [`with_navigation`].
-#[derive(Clone, Debug)]
-pub struct Shown {
-    pub title: String,
-    pub message: String,
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct Anonymous<'a> {
-    status: u16,
-    shown: &'a Shown,
-}
 
 #[derive(Template)]
 #[template(path = "error_signed_in.html")]
@@ -38,18 +23,6 @@ struct SignedIn<'a> {
     chrome: Chrome,
     status: u16,
     shown: &'a Shown,
-}
-
-/// The page without navigation beyond a link home (or the message alone, should the template
-/// fail).
-#[must_use]
-pub fn anonymous(status: StatusCode, shown: &Shown) -> String {
-    Anonymous {
-        status: status.as_u16(),
-        shown,
-    }
-    .render()
-    .unwrap_or_else(|_| shown.message.clone())
 }
 
 /// Middleware for the dashboard scope: an error page answered to a signed-in person is drawn

@@ -1,6 +1,7 @@
 //! The Segment-compatible endpoints (`/v1/track`, `/v1/identify`, `/v1/page`, `/v1/screen`,
 //! `/v1/group`, `/v1/alias`, `/v1/batch`), authenticated by an app's write key, so the official
-//! Segment SDKs work unchanged; and [`accept`], which `/api/v1/events` shares.
+//! Segment SDKs work unchanged; and the request handling `/api/v1/events` shares ([`body`],
+//! [`batch_items`], [`accept`]). Nothing here depends on the REST API: both use [`super::json`].
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,25 +20,6 @@ use crate::domain::{DomainError, FieldError};
 pub const MAX_BODY: usize = 500 * 1024;
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 1000;
-
-/// Routes of the Segment-compatible API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1")
-            .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route("/track", web::post().to(track))
-            .route("/identify", web::post().to(identify))
-            .route("/page", web::post().to(page))
-            .route("/screen", web::post().to(screen))
-            .route("/group", web::post().to(group))
-            .route("/alias", web::post().to(alias))
-            .route("/batch", web::post().to(batch))
-            .route("/import", web::post().to(batch))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::Domain(DomainError::NotFound))
-            })),
-    );
-}
 
 /// Reads a body extracted with the route's size limit, turning extractor failures into JSON.
 ///
@@ -125,7 +107,7 @@ async fn segment(
     kind: Option<Kind>,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = body(bytes)?;
-    let value: Value = crate::web::api::parse_json(&bytes)?;
+    let value: Value = super::json::parse_json(&bytes)?;
     let key = write_key(&req, &value).ok_or_else(|| {
         DomainError::Unauthorized(
             "Send the app's write key as the HTTP Basic username, or as writeKey in the body.".into(),
@@ -174,49 +156,56 @@ pub fn batch_items(value: Value) -> Result<Vec<(String, Value)>, ApiError> {
         .collect())
 }
 
-async fn track(
+#[tracing::instrument(skip_all)]
+pub async fn track(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Track)).await
 }
-async fn identify(
+#[tracing::instrument(skip_all)]
+pub async fn identify(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Identify)).await
 }
-async fn page(
+#[tracing::instrument(skip_all)]
+pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Page)).await
 }
-async fn screen(
+#[tracing::instrument(skip_all)]
+pub async fn screen(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Screen)).await
 }
-async fn group(
+#[tracing::instrument(skip_all)]
+pub async fn group(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Group)).await
 }
-async fn alias(
+#[tracing::instrument(skip_all)]
+pub async fn alias(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     segment(req, state, b, Some(Kind::Alias)).await
 }
-async fn batch(
+#[tracing::instrument(skip_all)]
+pub async fn batch(
     req: HttpRequest,
     state: web::Data<AppState>,
     b: Result<web::Bytes, actix_web::Error>,

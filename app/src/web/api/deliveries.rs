@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::choices;
 use super::delivery_json::{AttemptOut, DeliveryDetailOut, DeliveryFields, DeliveryOut, StatsOut};
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery, parse_json};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::deliveries::{self, Filter, RawFilter};
-use crate::domain::roles::Scope;
 use crate::domain::stored_json;
 use crate::web::AppState;
 use crate::web::error::ApiError;
+use crate::web::json::{ApiJson, parse_json};
 
 /// Filters of the delivery lists.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -93,6 +93,7 @@ pub struct TestOut {
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path), ListQuery, DeliveryFilterQuery), responses(
     (status = 200, body = ListOut<DeliveryOut>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/deliveries")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -100,7 +101,6 @@ pub async fn list(
     q: web::Query<ListQuery>,
     f: web::Query<DeliveryFilterQuery>,
 ) -> Result<web::Json<ListOut<DeliveryOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let filter = f.parse(None)?;
     let page = deliveries::list(&state.db, caller.account_id(), &id, &filter, q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, DeliveryOut::from_row)))
@@ -110,6 +110,7 @@ pub async fn list(
 #[utoipa::path(tag = "deliveries", params(ListQuery, WebhookFilterQuery, DeliveryFilterQuery), responses(
     (status = 200, body = ListOut<DeliveryOut>), (status = 400, body = ErrorBody)))]
 #[get("/deliveries")]
+#[tracing::instrument(skip_all)]
 pub async fn log(
     state: web::Data<AppState>,
     caller: Caller,
@@ -117,7 +118,6 @@ pub async fn log(
     w: web::Query<WebhookFilterQuery>,
     f: web::Query<DeliveryFilterQuery>,
 ) -> Result<web::Json<ListOut<DeliveryOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let filter = f.parse(w.webhook_id.as_deref())?;
     let page = deliveries::log(&state.db, caller.account_id(), &filter, q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, DeliveryOut::from_row)))
@@ -127,12 +127,12 @@ pub async fn log(
 #[utoipa::path(tag = "deliveries", params(("id" = i64, Path)), responses(
     (status = 200, body = DeliveryDetailOut), (status = 404, body = ErrorBody)))]
 #[get("/deliveries/{id}")]
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryDetailOut>, ApiError> {
-    caller.require(Scope::Read)?;
     let d = deliveries::get(&state.db, caller.account_id(), *id).await?;
     let body = stored_json::parse_opt("deliveries.body", d.delivery.body.as_deref())?;
     Ok(web::Json(DeliveryDetailOut {
@@ -151,12 +151,12 @@ pub async fn get(
 #[utoipa::path(tag = "deliveries", params(("id" = i64, Path)), responses(
     (status = 200, body = DeliveryOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/deliveries/{id}/retry")]
+#[tracing::instrument(skip_all, fields(delivery.id = *id))]
 pub async fn retry(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let d = deliveries::retry(&state.db, &state.queue, &caller.actor, *id).await?;
     Ok(web::Json(DeliveryOut::new(d.delivery, d.webhook.model.public_id)))
 }
@@ -166,13 +166,13 @@ pub async fn retry(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), request_body = ReplayIn, responses(
     (status = 200, body = ReplayOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/replay")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn replay(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: ApiJson<ReplayIn>,
 ) -> Result<web::Json<ReplayOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let since = deliveries::parse_time("since", &body.0.since)?;
     let count = deliveries::replay(
         &state.db,
@@ -190,13 +190,13 @@ pub async fn replay(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), request_body(content = TestIn, description = "optional"), responses(
     (status = 200, body = TestOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/test")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn test(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<TestOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let input: TestIn = if body.iter().all(u8::is_ascii_whitespace) {
         TestIn::default()
     } else {
@@ -221,12 +221,12 @@ pub async fn test(
 #[utoipa::path(tag = "deliveries", params(("id" = String, Path)), responses(
     (status = 200, body = StatsOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/stats")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn stats(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<StatsOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         deliveries::health(&state.db, caller.account_id(), &id).await?.into(),
     ))

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use entity::event_type;
 
 use super::choices;
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
-use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::ApiJson;
 
 /// A catalog entry as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -52,12 +52,12 @@ pub struct EventTypeIn {
 #[utoipa::path(tag = "event-types", params(ListQuery), responses(
     (status = 200, body = ListOut<EventTypeOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/event-types")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<EventTypeOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = event_types::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, EventTypeOut::from)))
 }
@@ -66,12 +66,12 @@ pub async fn list(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[get("/event-types/{id}")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         event_types::get(&state.db, caller.account_id(), *id).await?.into(),
     ))
@@ -81,12 +81,12 @@ pub async fn get(
 #[utoipa::path(tag = "event-types", request_body = EventTypeIn, responses(
     (status = 201, body = EventTypeOut), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/event-types")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: ApiJson<EventTypeIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     let created = event_types::create(&state.db, &caller.actor, &body.0.name, &body.0.description, "api").await?;
     Ok(HttpResponse::Created().json(EventTypeOut::from(created)))
 }
@@ -95,12 +95,12 @@ pub async fn create(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[post("/event-types/{id}/archive")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn archive(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         event_types::set_archived(&state.db, &caller.actor, *id, true)
             .await?
@@ -112,12 +112,12 @@ pub async fn archive(
 #[utoipa::path(tag = "event-types", params(("id" = i64, Path)), responses(
     (status = 200, body = EventTypeOut), (status = 404, body = ErrorBody)))]
 #[post("/event-types/{id}/restore")]
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn restore(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventTypeOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         event_types::set_archived(&state.db, &caller.actor, *id, false)
             .await?

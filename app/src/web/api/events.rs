@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::{Caller, ErrorBody};
 use crate::domain::ingest::app_for_token;
-use crate::domain::roles::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::ingest::{accept, batch_items, body};
+use crate::web::json::parse_json;
 
 /// What was stored.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -28,14 +28,14 @@ pub struct IngestOut {
     (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
     (status = 429, description = "Over the account's events-per-second quota; retry after `Retry-After` seconds", body = ErrorBody)))]
 #[post("/events")]
+#[tracing::instrument(skip_all)]
 pub async fn ingest(
     state: web::Data<AppState>,
     caller: Caller,
     bytes: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Ingest)?;
     let bytes = body(bytes)?;
-    let value: Value = super::parse_json(&bytes)?;
+    let value: Value = parse_json(&bytes)?;
     let app = app_for_token(&state.db, &state.credentials, &caller.token).await?;
     let raw = if value.get("batch").is_some() {
         batch_items(value)?

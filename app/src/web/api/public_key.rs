@@ -6,7 +6,6 @@ use actix_web::{get, web};
 use serde::Serialize;
 
 use super::{Caller, ErrorBody};
-use crate::domain::roles::Scope;
 use crate::domain::{DomainError, webhooks};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -26,12 +25,12 @@ pub struct PublicKeyOut {
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = PublicKeyOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/public-key")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<PublicKeyOut>, ApiError> {
-    caller.require(Scope::Read)?;
     let keys = webhooks::public_keys(&state.db, &state.secrets, caller.account_id(), &id)
         .await?
         .ok_or(DomainError::NotFound)?;

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use entity::api_token;
 
 use super::choices;
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
-use crate::domain::roles::{Scope, Scopes};
+use super::{Caller, ErrorBody, ListOut, ListQuery};
+use crate::domain::roles::Scopes;
 use crate::domain::tokens::{self, NewToken};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::ApiJson;
 
 /// A token as the API lists it: never the secret.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -80,12 +81,12 @@ pub struct TokenIn {
 #[utoipa::path(tag = "tokens", params(ListQuery), responses(
     (status = 200, body = ListOut<TokenOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/tokens")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<TokenOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = tokens::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, TokenOut::from)))
 }
@@ -94,12 +95,12 @@ pub async fn list(
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
 #[get("/tokens/{id}")]
+#[tracing::instrument(skip_all, fields(token.id = *id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<TokenOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         tokens::get(&state.db, caller.account_id(), *id).await?.into(),
     ))
@@ -111,12 +112,12 @@ pub async fn get(
 #[utoipa::path(tag = "tokens", request_body = TokenIn, responses(
     (status = 201, body = CreatedTokenOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/tokens")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: ApiJson<TokenIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     let TokenIn {
         name,
         scopes,
@@ -142,12 +143,12 @@ pub async fn create(
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = TokenOut), (status = 404, body = ErrorBody)))]
 #[delete("/tokens/{id}")]
+#[tracing::instrument(skip_all, fields(token.id = *id))]
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<TokenOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         tokens::revoke(&state.db, &state.credentials, &caller.actor, *id)
             .await?

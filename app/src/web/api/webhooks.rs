@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use super::webhook_json::{CreatedWebhookOut, RotateIn, SecretOut, WebhookIn, WebhookOut};
-use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
-use crate::domain::roles::Scope;
+use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::webhooks::{self, WebhookInput};
 use crate::domain::{DomainError, FieldError};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::format::rfc3339;
+use crate::web::json::{ApiJson, parse_json};
 
 fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
     if value.is_some() {
@@ -23,12 +23,12 @@ fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
 #[utoipa::path(tag = "webhooks", params(ListQuery), responses(
     (status = 200, body = ListOut<WebhookOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/webhooks")]
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<ListOut<WebhookOut>>, ApiError> {
-    caller.require(Scope::Read)?;
     let page = webhooks::list(&state.db, caller.account_id(), q.page()?).await?;
     Ok(web::Json(ListOut::from_page(page, WebhookOut::from)))
 }
@@ -38,12 +38,12 @@ pub async fn list(
 #[utoipa::path(tag = "webhooks", request_body = WebhookIn, responses(
     (status = 201, body = CreatedWebhookOut), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[post("/webhooks")]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: ApiJson<WebhookIn>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     required("name", body.0.name.as_ref())?;
     required("url", body.0.url.as_ref())?;
     let defaults = WebhookInput {
@@ -62,12 +62,12 @@ pub async fn create(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Read)?;
     Ok(web::Json(
         webhooks::get(&state.db, caller.account_id(), &id).await?.into(),
     ))
@@ -77,13 +77,13 @@ pub async fn get(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body = WebhookIn, responses(
     (status = 200, body = WebhookOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: ApiJson<WebhookIn>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     if body.0.secret.is_some() {
         return Err(DomainError::invalid("secret", "Change the secret with POST /webhooks/{id}/rotate-secret.").into());
     }
@@ -98,12 +98,12 @@ pub async fn update(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/webhooks/{id}")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn remove(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::Write)?;
     webhooks::delete(&state.db, &caller.actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -112,12 +112,12 @@ pub async fn remove(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/enable")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn enable(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         webhooks::set_enabled(&state.db, &caller.actor, &id, true).await?.into(),
     ))
@@ -127,12 +127,12 @@ pub async fn enable(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = WebhookOut), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/disable")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn disable(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<WebhookOut>, ApiError> {
-    caller.require(Scope::Write)?;
     Ok(web::Json(
         webhooks::set_enabled(&state.db, &caller.actor, &id, false)
             .await?
@@ -144,17 +144,17 @@ pub async fn disable(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), request_body(content = RotateIn, description = "optional"), responses(
     (status = 200, body = SecretOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/webhooks/{id}/rotate-secret")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<SecretOut>, ApiError> {
-    caller.require(Scope::Write)?;
     let input: RotateIn = if body.iter().all(u8::is_ascii_whitespace) {
         RotateIn::default()
     } else {
-        super::parse_json(&body)?
+        parse_json(&body)?
     };
     webhooks::rotate_secret(&state.db, &state.secrets, &caller.actor, &id, input.secret.as_deref()).await?;
     secret_out(&state, &caller, &id).await
@@ -164,12 +164,12 @@ pub async fn rotate_secret(
 #[utoipa::path(tag = "webhooks", params(("id" = String, Path)), responses(
     (status = 200, body = SecretOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/webhooks/{id}/secret")]
+#[tracing::instrument(skip_all, fields(webhook.id = %id))]
 pub async fn secret(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<SecretOut>, ApiError> {
-    caller.require(Scope::Write)?;
     secret_out(&state, &caller, &id).await
 }
 

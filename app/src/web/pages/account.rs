@@ -44,6 +44,7 @@ fn view(req: &HttpRequest, user: &CurrentUser) -> AccountPage {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(req: HttpRequest, user: CurrentUser, q: web::Query<SavedQuery>) -> Result<HttpResponse, PageError> {
     let mut page = view(&req, &user);
     page.saved = q.saved.is_some();
@@ -60,6 +61,7 @@ pub struct AccountForm {
     visit_timeout_minutes: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,

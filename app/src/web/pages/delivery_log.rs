@@ -35,6 +35,7 @@ pub struct LogQuery {
 }
 
 /// `GET /deliveries`.
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -58,6 +58,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -75,13 +76,13 @@ pub struct EventTypeForm {
     description: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     CsrfForm(form): CsrfForm<EventTypeForm>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     match event_types::create(&state.db, &user.actor(), &form.name, &form.description, "dashboard").await {
         Ok(_) => Ok(see_other("/settings/event-types")),
         Err(e) if is_form_error(&e) => {
@@ -95,24 +96,24 @@ pub async fn create(
     }
 }
 
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn archive(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     event_types::set_archived(&state.db, &user.actor(), *id, true).await?;
     Ok(see_other("/settings/event-types"))
 }
 
+#[tracing::instrument(skip_all, fields(event_type.id = *id))]
 pub async fn restore(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     _: CsrfForm<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    user.role.require_write()?;
     event_types::set_archived(&state.db, &user.actor(), *id, false).await?;
     Ok(see_other("/settings/event-types"))
 }

@@ -82,6 +82,7 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, PageError> {
     let mut page = view(&req, &state, &user).await?;
     let Some(Flash::InviteCreated { link, email }) = flash::read(&req, &state, &user) else {
@@ -102,6 +103,7 @@ pub struct InviteForm {
 
 /// Creates an invitation and redirects to the members page, which shows its link once (a
 /// one-time flash: the link is a credential); a refused form is shown again with its errors.
+#[tracing::instrument(skip_all)]
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -150,6 +152,7 @@ async fn after_action(
     }
 }
 
+#[tracing::instrument(skip_all, fields(member.id = *id))]
 pub async fn change_role(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -161,6 +164,7 @@ pub async fn change_role(
     after_action(&req, &state, &user, result).await
 }
 
+#[tracing::instrument(skip_all, fields(member.id = *id))]
 pub async fn remove(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -172,6 +176,7 @@ pub async fn remove(
     after_action(&req, &state, &user, result).await
 }
 
+#[tracing::instrument(skip_all, fields(invitation.id = *id))]
 pub async fn revoke_invitation(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -1,137 +1,40 @@
 //! Dashboard pages (server-rendered with askama). Every form posts with a CSRF token
 //! ([`super::csrf::CsrfForm`]) and re-renders with inline errors and the typed values kept.
+//! Their routes, and the role each needs, are in [`super::routes`].
 
-mod account;
-mod apps;
-mod audit;
-mod auth;
-mod deliveries;
-mod delivery;
-mod delivery_log;
-mod event_types;
+pub mod account;
+pub mod apps;
+pub mod audit;
+pub mod auth;
+pub mod deliveries;
+pub mod delivery;
+pub mod delivery_log;
+pub mod event_types;
 mod health;
-mod members;
-mod overview;
-mod security;
-mod tokens;
+pub mod members;
+pub mod overview;
+pub mod security;
+pub mod tokens;
 mod webhook_form;
-mod webhooks;
+pub mod webhooks;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::error::PageError;
 use super::session::CurrentUser;
 use crate::domain::FieldError;
 
-/// Routes of the dashboard.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/overview", web::get().to(overview::page))
-        .route("/deliveries", web::get().to(delivery_log::page))
-        .route("/signup", web::get().to(auth::signup_page))
-        .route("/signup", web::post().to(auth::signup))
-        .route("/login", web::get().to(auth::login_page))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/invite/{secret}", web::get().to(auth::invite_page))
-        .route("/invite/{secret}", web::post().to(auth::accept_invite))
-        .route("/account/switch", web::post().to(auth::switch_account))
-        .route("/settings", web::get().to(settings))
-        .route("/settings/", web::get().to(settings))
-        .route("/settings/webhooks", web::get().to(webhooks::list))
-        .route("/settings/webhooks", web::post().to(webhooks::create))
-        .route("/settings/webhooks/new", web::get().to(webhooks::new))
-        .route("/settings/webhooks/{id}", web::get().to(webhooks::detail))
-        .route("/settings/webhooks/{id}", web::post().to(webhooks::update))
-        .route("/settings/webhooks/{id}/enable", web::post().to(webhooks::enable))
-        .route("/settings/webhooks/{id}/disable", web::post().to(webhooks::disable))
-        .route(
-            "/settings/webhooks/{id}/delete",
-            web::get().to(webhooks::confirm_delete),
-        )
-        .route("/settings/webhooks/{id}/delete", web::post().to(webhooks::delete))
-        .route(
-            "/settings/webhooks/{id}/secret/reveal",
-            web::post().to(webhooks::reveal),
-        )
-        .route(
-            "/settings/webhooks/{id}/secret/rotate",
-            web::post().to(webhooks::rotate),
-        )
-        .route("/settings/webhooks/{id}/test", web::post().to(webhooks::send_test))
-        .route(
-            "/settings/webhooks/{id}/replay",
-            web::get().to(deliveries::confirm_replay),
-        )
-        .route("/settings/webhooks/{id}/replay", web::post().to(deliveries::replay))
-        .route("/settings/deliveries/{id}", web::get().to(delivery::page))
-        .route("/settings/deliveries/{id}/retry", web::post().to(delivery::retry))
-        .route("/settings/tokens", web::get().to(tokens::page))
-        .route("/settings/tokens", web::post().to(tokens::create))
-        .route("/settings/tokens/{id}/revoke", web::post().to(tokens::revoke))
-        .route("/settings/apps", web::get().to(apps::page))
-        .route("/settings/apps", web::post().to(apps::create))
-        .route("/settings/apps/{id}/rename", web::post().to(apps::rename))
-        .route("/settings/account", web::get().to(account::page))
-        .route("/settings/account", web::post().to(account::update))
-        .route("/settings/members", web::get().to(members::page))
-        .route("/settings/members/invite", web::post().to(members::invite))
-        .route("/settings/members/{id}/role", web::post().to(members::change_role))
-        .route("/settings/members/{id}/remove", web::post().to(members::remove))
-        .route(
-            "/settings/invitations/{id}/revoke",
-            web::post().to(members::revoke_invitation),
-        )
-        .route("/settings/event-types", web::get().to(event_types::page))
-        .route("/settings/event-types", web::post().to(event_types::create))
-        .route(
-            "/settings/event-types/{id}/archive",
-            web::post().to(event_types::archive),
-        )
-        .route(
-            "/settings/event-types/{id}/restore",
-            web::post().to(event_types::restore),
-        )
-        .route("/settings/audit-log", web::get().to(audit::page))
-        .configure(security_routes);
-}
-
-/// Routes of Settings → Security and the login's two-factor step.
-fn security_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login/two-factor", web::get().to(security::login_code_page))
-        .route("/login/two-factor", web::post().to(security::login_code))
-        .route("/settings/security", web::get().to(security::page))
-        .route("/settings/security/password", web::post().to(security::change_password))
-        .route(
-            "/settings/security/sessions/revoke",
-            web::post().to(security::sign_out_everywhere),
-        )
-        .route(
-            "/settings/security/two-factor",
-            web::post().to(security::begin_two_factor),
-        )
-        .route(
-            "/settings/security/two-factor/confirm",
-            web::post().to(security::confirm_two_factor),
-        )
-        .route(
-            "/settings/security/two-factor/disable",
-            web::post().to(security::disable_two_factor),
-        )
-        .route(
-            "/settings/security/require-two-factor",
-            web::post().to(security::require_two_factor),
-        );
-}
-
-async fn home(user: Option<CurrentUser>) -> HttpResponse {
+/// `/`: the overview when signed in, the login otherwise.
+#[tracing::instrument(skip_all)]
+pub async fn home(user: Option<CurrentUser>) -> HttpResponse {
     see_other(if user.is_some() { "/overview" } else { "/login" })
 }
 
 /// `/settings` has no page of its own: its first section is webhooks.
-async fn settings() -> HttpResponse {
+#[tracing::instrument(skip_all)]
+pub async fn settings() -> HttpResponse {
     see_other("/settings/webhooks")
 }
 

@@ -40,6 +40,7 @@ pub struct OverviewQuery {
 }
 
 /// `GET /overview`.
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -88,6 +88,7 @@ async fn view(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -129,6 +130,7 @@ pub struct PasswordForm {
     new_password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -150,6 +152,7 @@ pub async fn change_password(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_out_everywhere(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -159,6 +162,7 @@ pub async fn sign_out_everywhere(
     Ok(see_other("/settings/security?done=sessions"))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn begin_two_factor(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -174,6 +178,7 @@ pub struct CodeForm {
     code: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn confirm_two_factor(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -197,6 +202,7 @@ pub struct DisableForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn disable_two_factor(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -214,6 +220,7 @@ pub struct RequireForm {
     require_two_factor: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn require_two_factor(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -245,6 +252,7 @@ async fn pending(req: &HttpRequest, state: &AppState) -> Result<Result<auth::Ses
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login_code_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     if let Err(redirect) = pending(&req, &state).await? {
         return Ok(redirect);
@@ -258,6 +266,7 @@ pub async fn login_code_page(req: HttpRequest, state: web::Data<AppState>) -> Re
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login_code(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -1,11 +1,40 @@
-//! The error answers every operation of `/api/v1` can give, added to the OpenAPI document in one
-//! place so no operation's list can forget them (the schema fuzzer checks each status against
-//! the document): 401 without a valid token and 403 without the scope (every operation needs a
-//! token), 400 where there is a query string or a body to get wrong, 413 for a body over the
-//! limit, and 503 with `Retry-After` while the database is unavailable.
+//! The parts of the OpenAPI document that no single operation declares: its title, the bearer
+//! security scheme ([`base`]), and the error answers every operation of `/api/v1` can give
+//! ([`document`]), added in one place so no operation's list can forget them (the schema fuzzer
+//! checks each status against the document): 401 without a valid token and 403 without the
+//! scope (every operation needs a token), 400 where there is a query string or a body to get
+//! wrong, 413 for a body over the limit, and 503 with `Retry-After` while the database is
+//! unavailable. The operations themselves come from the route table ([`crate::web::routes`]).
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{OpenApi, Ref, RefOr, ResponseBuilder, content::ContentBuilder};
+
+/// The document before any operation is added: title, description, bearer authentication.
+#[must_use]
+pub fn base() -> OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Herald API", description = "Manage webhooks, apps and tokens, read the audit log, send events."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// Adds the common error responses to every operation that does not list them already.
 pub fn document(doc: &mut OpenApi) {
