@@ -13,7 +13,7 @@ use super::health::success;
 use crate::db::{begin_write, now_ms};
 use crate::domain::DomainResult;
 use crate::domain::webhooks;
-use crate::web::format::short;
+use crate::timestamps::short;
 
 /// Rows changed by one retention statement: small enough never to hold the write lock long.
 const PURGE_BATCH: u64 = 1000;

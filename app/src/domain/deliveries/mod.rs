@@ -41,7 +41,7 @@ use super::page::{Page, PageRequest};
 use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
 use crate::db::{begin_write, now_ms};
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 
 /// The statuses nothing happens to on its own: what replay and retention work on.
 const FINAL: [DeliveryStatus; 3] = [
@@ -255,7 +255,7 @@ pub async fn replay(
         target_id: Some(hook.model.public_id.clone()),
         target_label: hook.model.name.clone(),
         diff: json!({
-            "since": { "before": null, "after": crate::web::format::rfc3339(since) },
+            "since": { "before": null, "after": rfc3339(since) },
             "count": { "before": null, "after": count },
             "include_retrying": { "before": null, "after": include_retrying },
         }),

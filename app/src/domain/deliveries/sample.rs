@@ -17,7 +17,7 @@ use super::{notify, refuse_unless_sendable};
 use crate::db::{begin_write, now_ms};
 use crate::domain::webhooks::{self, Webhook};
 use crate::domain::{DomainError, DomainResult, apps, ingest};
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 
 /// What a test send did: the delivery and, if it came back in time, its first attempt.
 #[derive(Debug, Clone)]

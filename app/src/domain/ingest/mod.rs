@@ -25,9 +25,9 @@ use herald_jobs::spec::Batching;
 pub use matching::enabled_webhooks;
 pub use message::{Kind, Message};
 
-use super::DomainResult;
 use super::credential_cache::CredentialCache;
 use super::webhooks::Webhook;
+use super::{DomainError, DomainResult};
 use crate::db::group_commit::{GroupCommit, GroupFuture, GroupWork};
 use crate::db::now_ms;
 
@@ -70,8 +70,13 @@ impl GroupWork for IngestWork {
     const NAME: &'static str = "ingest";
     type Job = Job;
     type Output = Outcome;
+    type Error = DomainError;
 
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [Job]) -> GroupFuture<'a, Vec<Outcome>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        jobs: &'a [Job],
+    ) -> GroupFuture<'a, Vec<Outcome>, DomainError> {
         Box::pin(store_group(txn, jobs))
     }
 }

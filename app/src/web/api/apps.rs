@@ -8,9 +8,9 @@ use entity::app;
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
 use crate::domain::roles::Scope;
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// An app as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -10,9 +10,9 @@ use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
 use crate::domain::roles::Scope;
 use crate::domain::{DomainError, stored_json};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// An audit row as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -9,7 +9,7 @@ use entity::delivery_attempt;
 use super::choices;
 use crate::domain::deliveries::{Health, Row, Stage, State, Window};
 use crate::domain::{DomainError, stored_json};
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 
 /// A delivery: one request (one event or a batch) to one webhook, with its latest outcome.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -9,9 +9,9 @@ use super::choices;
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
 use crate::domain::roles::Scope;
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// A catalog entry as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

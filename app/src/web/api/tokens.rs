@@ -9,9 +9,9 @@ use super::choices;
 use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::roles::{Scope, Scopes};
 use crate::domain::tokens::{self, NewToken};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// A token as the API lists it: never the secret.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

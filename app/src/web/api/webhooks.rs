@@ -7,9 +7,9 @@ use super::{ApiJson, Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::roles::Scope;
 use crate::domain::webhooks::{self, WebhookInput};
 use crate::domain::{DomainError, FieldError};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {
     if value.is_some() {
