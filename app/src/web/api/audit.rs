@@ -53,7 +53,7 @@ impl TryFrom<audit_log::Model> for AuditOut {
                 id: r.target_id,
                 label: r.target_label,
             },
-            diff: stored_json::parse("audit_log.diff", &r.diff)?,
+            diff: stored_json::parse("audit_log.diff", r.id, &r.diff)?,
             ip: r.ip,
             user_agent: r.user_agent,
             created_at: rfc3339(r.created_at),
