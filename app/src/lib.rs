@@ -12,5 +12,6 @@ pub mod domain;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
+pub mod timestamps;
 pub mod web;
 pub mod worker;

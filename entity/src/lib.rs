@@ -19,6 +19,7 @@ pub mod membership;
 pub mod profile;
 pub mod recovery_code;
 pub mod session;
+pub mod tenant;
 pub mod user;
 pub mod visitor;
 pub mod webhook;

@@ -5,7 +5,7 @@
 //! They are deliveries like any other (same queue, same signature), inserted in the transaction
 //! that changes the endpoint's state, so none is lost to a crash between the change and the
 //! insert: the breaker's in the settle transaction ([`sqlite`], [`postgres`]), the disable in
-//! its own (the app builds the row with [`body`] and [`subscribed`]).
+//! its own (the app builds the row with [`body`] and [`subscribes`]).
 
 use std::collections::HashMap;
 
@@ -70,15 +70,32 @@ pub fn body(
     .to_string()
 }
 
-/// Whether a webhook whose stored `triggers` column is `triggers` subscribes to `event`: an
-/// enabled pattern naming it exactly.
+/// Whether a webhook with `triggers` subscribes to `event`: an enabled pattern naming it
+/// exactly.
 #[must_use]
-pub fn subscribed(triggers: &str, event: &str) -> bool {
-    serde_json::from_str::<Triggers>(triggers).is_ok_and(|t| {
-        t.as_slice()
-            .iter()
-            .any(|t| t.enabled && matches!(&t.pattern, EventPattern::Exact(name) if name == event))
-    })
+pub fn subscribes(triggers: &Triggers, event: &str) -> bool {
+    triggers
+        .as_slice()
+        .iter()
+        .any(|t| t.enabled && matches!(&t.pattern, EventPattern::Exact(name) if name == event))
+}
+
+/// [`subscribes`], for the stored `triggers` column of webhook `id`. Corrupt text is logged as
+/// an error naming the row and the webhook gets no operational event: the settle transaction
+/// it is read in must not fail for one row.
+fn stored_subscribes(id: i64, triggers: &str, event: &str) -> bool {
+    match serde_json::from_str::<Triggers>(triggers) {
+        Ok(t) => subscribes(&t, event),
+        Err(e) => {
+            tracing::error!(
+                webhook.id = id,
+                column = "webhooks.triggers",
+                error = %e,
+                "stored JSON is corrupt: the webhook gets no operational event until it is saved again"
+            );
+            false
+        }
+    }
 }
 
 /// What a breaker transition says, with the name of its event.
@@ -118,7 +135,7 @@ fn rows(
         };
         let text = body(event, now, endpoint, state, since, probe, None);
         for (id, triggers) in candidates.get(&account).into_iter().flatten() {
-            if subscribed(triggers, event) {
+            if stored_subscribes(*id, triggers, event) {
                 out.push((account, *id, event, text.clone()));
             }
         }

@@ -15,7 +15,11 @@
 //! Every transaction a writer runs (committed or not, groups and retries alone) is recorded in
 //! `herald_group_commit_size` and `herald_group_commit_seconds`, labelled with its
 //! [`GroupWork::NAME`] (see [`crate::metrics`]).
+//!
+//! The writer knows nothing of what it stores: the work (ingest's is in `domain::ingest`) is a
+//! [`GroupWork`] with its own job, output and error types.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -28,10 +32,9 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::begin_write;
-use crate::domain::DomainResult;
 
 /// A boxed future borrowing the transaction and the jobs.
-pub type GroupFuture<'a, T> = Pin<Box<dyn Future<Output = DomainResult<T>> + Send + 'a>>;
+pub type GroupFuture<'a, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
 
 /// What a group writer does with the jobs of one transaction.
 pub trait GroupWork: Send + Sync + 'static {
@@ -40,13 +43,20 @@ pub trait GroupWork: Send + Sync + 'static {
 
     type Job: Send + Sync + 'static;
     type Output: Send + 'static;
+    /// A job's failure; the writer's own (the database, a contained panic) arrive as `DbErr`.
+    type Error: From<DbErr> + Display + Send + 'static;
 
     /// Applies `jobs` inside `txn` and returns one output per job, in order. An error rolls
     /// the whole group back (the writer then retries each job alone).
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [Self::Job]) -> GroupFuture<'a, Vec<Self::Output>>;
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        jobs: &'a [Self::Job],
+    ) -> GroupFuture<'a, Vec<Self::Output>, Self::Error>;
 }
 
-type Reply<W> = oneshot::Sender<DomainResult<<W as GroupWork>::Output>>;
+type Outcome<W> = Result<<W as GroupWork>::Output, <W as GroupWork>::Error>;
+type Reply<W> = oneshot::Sender<Outcome<W>>;
 
 /// A handle to a running group writer; cheap to clone.
 pub struct GroupCommit<W: GroupWork> {
@@ -74,7 +84,7 @@ impl<W: GroupWork> GroupCommit<W> {
     /// # Errors
     /// The job's own error, a database failure (nothing of the job was stored), or the writer
     /// has stopped.
-    pub async fn submit(&self, job: W::Job) -> DomainResult<W::Output> {
+    pub async fn submit(&self, job: W::Job) -> Outcome<W> {
         let stopped = || DbErr::Custom("the database writer has stopped".into());
         let (reply, answer) = oneshot::channel();
         self.tx.send((job, reply)).await.map_err(|_| stopped())?;
@@ -124,7 +134,7 @@ async fn run<W: GroupWork>(
 
 /// Hands a job's result to its caller. The caller may have gone (its client disconnected): the
 /// job's transaction has ended either way, so there is nobody left to tell.
-fn answer<W: GroupWork>(reply: Reply<W>, result: DomainResult<W::Output>) {
+fn answer<W: GroupWork>(reply: Reply<W>, result: Outcome<W>) {
     reply
         .send(result)
         .map_err(|_| "the caller stopped waiting")
@@ -143,7 +153,7 @@ async fn commit<W: GroupWork>(
     work: &W,
     jobs: &[W::Job],
     stats: &Stats,
-) -> DomainResult<Vec<W::Output>> {
+) -> Result<Vec<W::Output>, W::Error> {
     let started = Instant::now();
     let result = transaction(db, work, jobs).await;
     stats.size.record(jobs.len() as f64);
@@ -153,7 +163,11 @@ async fn commit<W: GroupWork>(
 
 /// Runs `jobs` in one transaction. A panic in the work is contained: the transaction rolls
 /// back and the group fails like on an error, so the writer keeps serving later jobs.
-async fn transaction<W: GroupWork>(db: &DatabaseConnection, work: &W, jobs: &[W::Job]) -> DomainResult<Vec<W::Output>> {
+async fn transaction<W: GroupWork>(
+    db: &DatabaseConnection,
+    work: &W,
+    jobs: &[W::Job],
+) -> Result<Vec<W::Output>, W::Error> {
     let txn = begin_write(db).await?;
     let outputs = AssertUnwindSafe(work.apply(&txn, jobs))
         .catch_unwind()
@@ -174,7 +188,6 @@ mod tests {
     use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
 
     use super::*;
-    use crate::domain::{DomainError, FieldError};
 
     /// Inserts each job's value into `t`; a negative value fails. Records each group's size.
     struct Insert {
@@ -185,14 +198,15 @@ mod tests {
         const NAME: &'static str = "test";
         type Job = i64;
         type Output = i64;
+        type Error = DbErr;
 
-        fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [i64]) -> GroupFuture<'a, Vec<i64>> {
+        fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, jobs: &'a [i64]) -> GroupFuture<'a, Vec<i64>, DbErr> {
             Box::pin(async move {
                 self.groups.lock().unwrap().push(jobs.len());
                 for &v in jobs {
                     assert_ne!(v, 0, "a job of 0 panics");
                     if v < 0 {
-                        return Err(DomainError::Invalid(vec![FieldError::new("v", "negative")]));
+                        return Err(DbErr::Custom("negative".into()));
                     }
                     txn.execute_raw(Statement::from_sql_and_values(
                         txn.get_database_backend(),
@@ -244,7 +258,11 @@ mod tests {
         let outputs = join_all([1, 2, -3, 4].map(|v| writer.submit(v))).await;
         let ok: Vec<i64> = outputs.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
         assert_eq!(ok, [1, 2, 4]);
-        assert!(matches!(outputs[2], Err(DomainError::Invalid(_))), "{:?}", outputs[2]);
+        assert!(
+            matches!(&outputs[2], Err(DbErr::Custom(m)) if m == "negative"),
+            "{:?}",
+            outputs[2]
+        );
         assert_eq!(
             *groups.lock().unwrap(),
             [4, 1, 1, 1, 1],
@@ -262,7 +280,11 @@ mod tests {
         let (db, writer, _) = setup().await;
         let outputs = join_all([1, 0, 2].map(|v| writer.submit(v))).await;
         assert!(outputs[0].is_ok() && outputs[2].is_ok(), "{outputs:?}");
-        assert!(matches!(outputs[1], Err(DomainError::Db(_))), "{:?}", outputs[1]);
+        assert!(
+            matches!(&outputs[1], Err(DbErr::Custom(m)) if m.contains("panicked")),
+            "{:?}",
+            outputs[1]
+        );
         assert_eq!(writer.submit(3).await.unwrap(), 3, "the writer is still running");
         assert_eq!(stored(&db).await, [1, 2, 3]);
     }

@@ -221,7 +221,7 @@ pub async fn update(
     active.name = Set(name.clone());
     active.hipaa_mode = Set(input.hipaa_mode);
     active.visit_timeout_minutes = Set(timeout);
-    let updated = active.update(&txn).await?;
+    let updated = account::Entity::update(active).exec(&txn).await?;
     let entry = Entry {
         action: "account.updated",
         target_type: "account",

@@ -1,11 +1,10 @@
 //! Apps: the tenant's event sources, each with a public app token and a Segment write key.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, QueryOrder, Set};
 use serde_json::json;
 
 use entity::app;
+use entity::tenant::AccountScoped;
 
 use super::audit::{self, Actor, Entry};
 use super::page::{Page, PageRequest};
@@ -65,7 +64,7 @@ pub async fn rename(db: &DatabaseConnection, actor: &Actor, id: i64, name: &str)
     let diff = json!({ "name": { "before": current.name, "after": name } });
     let mut active: app::ActiveModel = current.into();
     active.name = Set(name.clone());
-    let updated = active.update(&txn).await?;
+    let updated = app::Entity::update_in(actor.account_id, active)?.exec(&txn).await?;
     let entry = Entry {
         action: "app.renamed",
         target_type: "app",
@@ -83,8 +82,7 @@ pub async fn rename(db: &DatabaseConnection, actor: &Actor, id: i64, name: &str)
 /// # Errors
 /// `NotFound` when it belongs to another account or does not exist.
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<app::Model> {
-    app::Entity::find_by_id(id)
-        .filter(app::Column::AccountId.eq(account_id))
+    app::Entity::find_by_id_in(account_id, id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)
@@ -95,7 +93,7 @@ pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> Domai
 /// # Errors
 /// Database failure.
 pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest) -> DomainResult<Page<app::Model>> {
-    let q = app::Entity::find().filter(app::Column::AccountId.eq(account_id));
+    let q = app::Entity::find_in(account_id);
     Ok(crate::domain::page::fetch(conn, q, app::Column::Id, req, |a| a.id).await?)
 }
 
@@ -104,8 +102,7 @@ pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest
 /// # Errors
 /// Database failure.
 pub async fn all(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<Vec<app::Model>> {
-    Ok(app::Entity::find()
-        .filter(app::Column::AccountId.eq(account_id))
+    Ok(app::Entity::find_in(account_id)
         .order_by_asc(app::Column::Id)
         .all(conn)
         .await?)

@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
 
 use entity::audit_log;
+use entity::tenant::AccountScoped;
 
 use super::{
     DomainError, DomainResult,
@@ -171,7 +172,7 @@ pub async fn list(
     filter: &Filter,
     req: PageRequest,
 ) -> DomainResult<Page<audit_log::Model>> {
-    let mut q = audit_log::Entity::find().filter(audit_log::Column::AccountId.eq(account_id));
+    let mut q = audit_log::Entity::find_in(account_id);
     if let Some(t) = &filter.target_type {
         q = q.filter(audit_log::Column::TargetType.eq(t.as_str()));
     }
@@ -186,8 +187,7 @@ pub async fn list(
 /// # Errors
 /// [`DomainError::NotFound`] when it belongs to another account or does not exist.
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<audit_log::Model> {
-    audit_log::Entity::find_by_id(id)
-        .filter(audit_log::Column::AccountId.eq(account_id))
+    audit_log::Entity::find_by_id_in(account_id, id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)

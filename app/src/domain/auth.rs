@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::tenant::AccountScoped;
 use entity::{account, login_failure, membership, session, user};
 
 use super::audit::{self, Actor, ActorKind, Entry};
@@ -106,7 +107,8 @@ pub(crate) async fn record_failure(
     if count == MAX_FAILURES
         && let Some(user) = user
     {
-        let accounts = membership::Entity::find()
+        // A user's memberships span accounts: the throttle is audited in each of them.
+        let accounts = membership::Entity::find_across_accounts()
             .filter(membership::Column::UserId.eq(user.id))
             .all(&txn)
             .await?;
@@ -184,7 +186,8 @@ pub struct SessionUser {
 /// # Errors
 /// Database failure.
 pub async fn find_session(db: &DatabaseConnection, token: &str) -> DomainResult<Option<SessionUser>> {
-    let Some(session) = session::Entity::find()
+    // The cookie's hash is unique across accounts: it is what says which account is in use.
+    let Some(session) = session::Entity::find_across_accounts()
         .filter(session::Column::TokenHash.eq(crypto::sha256_hex(token)))
         .filter(session::Column::ExpiresAt.gt(now_ms()))
         .one(db)
@@ -201,7 +204,7 @@ pub async fn find_session(db: &DatabaseConnection, token: &str) -> DomainResult<
 /// # Errors
 /// Database failure.
 pub async fn delete_session(db: &DatabaseConnection, token: &str) -> DomainResult<()> {
-    session::Entity::delete_many()
+    session::Entity::delete_many_across_accounts()
         .filter(session::Column::TokenHash.eq(crypto::sha256_hex(token)))
         .exec(db)
         .await?;
@@ -218,7 +221,7 @@ pub async fn switch_account(db: &DatabaseConnection, session: &session::Model, a
     }
     let mut active: session::ActiveModel = session.clone().into();
     active.account_id = Set(account_id);
-    active.update(db).await?;
+    session::Entity::update_in(session.account_id, active)?.exec(db).await?;
     Ok(())
 }
 
@@ -227,9 +230,8 @@ pub async fn switch_account(db: &DatabaseConnection, session: &session::Model, a
 /// # Errors
 /// Database failure.
 pub async fn role_in(conn: &impl ConnectionTrait, user_id: i64, account_id: i64) -> DomainResult<Option<Role>> {
-    let m = membership::Entity::find()
+    let m = membership::Entity::find_in(account_id)
         .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::AccountId.eq(account_id))
         .one(conn)
         .await?;
     Ok(m.map(|m| Role::from_stored(&m.role)))
@@ -240,7 +242,8 @@ pub async fn role_in(conn: &impl ConnectionTrait, user_id: i64, account_id: i64)
 /// # Errors
 /// Database failure.
 pub async fn accounts_of(db: &DatabaseConnection, user_id: i64) -> DomainResult<Vec<(account::Model, Role)>> {
-    let rows = membership::Entity::find()
+    // The accounts a user may switch between: their memberships in every account.
+    let rows = membership::Entity::find_across_accounts()
         .filter(membership::Column::UserId.eq(user_id))
         .order_by_asc(membership::Column::Id)
         .all(db)

@@ -9,10 +9,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde_json::Value;
 
 use entity::delivery::DeliveryStatus;
+use entity::tenant::AccountScoped;
 use entity::{app, delivery, delivery_item, event, webhook};
 
 use super::webhooks::Webhook;
-use super::{DomainError, DomainResult};
+use super::{DomainError, DomainResult, payloads, stored_json};
 use crate::db::begin_write;
 
 /// Closes batch `delivery_id` if it is still collecting: renders every event with the webhook's
@@ -22,13 +23,19 @@ use crate::db::begin_write;
 /// # Errors
 /// Database failure.
 pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> DomainResult<bool> {
-    let Some(batch) = delivery::Entity::find_by_id(delivery_id).one(conn).await? else {
+    // Batches close from ingest and from the timer, which serves every account; from here on
+    // every read is scoped to the batch's own account.
+    let Some(batch) = delivery::Entity::find_by_id_across_accounts(delivery_id)
+        .one(conn)
+        .await?
+    else {
         return Ok(false);
     };
     if batch.status != DeliveryStatus::Collecting {
         return Ok(false);
     }
-    let hook_model = webhook::Entity::find_by_id(batch.webhook_id)
+    let account_id = batch.account_id;
+    let hook_model = webhook::Entity::find_by_id_in(account_id, batch.webhook_id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)?;
@@ -38,7 +45,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
         .order_by_asc(delivery_item::Column::EventId)
         .all(conn)
         .await?;
-    let events = event::Entity::find()
+    let events = event::Entity::find_in(account_id)
         .filter(event::Column::Id.is_in(items.iter().map(|i| i.event_id).collect::<Vec<_>>()))
         .order_by_asc(event::Column::Id)
         .all(conn)
@@ -47,19 +54,19 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
     let mut bodies = Vec::with_capacity(events.len());
     for e in &events {
         if let std::collections::hash_map::Entry::Vacant(slot) = tokens.entry(e.app_id) {
-            let token = app::Entity::find_by_id(e.app_id)
+            let token = app::Entity::find_by_id_in(account_id, e.app_id)
                 .one(conn)
                 .await?
                 .map(|a| a.app_token)
                 .unwrap_or_default();
             slot.insert(token);
         }
-        let body: Value = crate::domain::stored_json::parse("events.body", &e.body)?;
+        let body: Value = stored_json::parse("events.body", e.id, &e.body)?;
         let token = tokens.get(&e.app_id).map_or("", String::as_str);
-        bodies.push(super::ingest::render_for(conn, &hook, token, e.account_id, &body).await?);
+        bodies.push(payloads::render(conn, &hook, token, e.account_id, &body).await?);
     }
     let count = i32::try_from(bodies.len()).unwrap_or(i32::MAX);
-    let closed = delivery::Entity::update_many()
+    let closed = delivery::Entity::update_many_in(account_id)
         .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending))
         .col_expr(
             delivery::Column::Body,
@@ -82,7 +89,8 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
 /// # Errors
 /// Database failure.
 pub async fn close_due(db: &DatabaseConnection, now: i64) -> DomainResult<usize> {
-    let due: Vec<i64> = delivery::Entity::find()
+    // The timer closes every account's due batches.
+    let due: Vec<i64> = delivery::Entity::find_across_accounts()
         .select_only()
         .column(delivery::Column::Id)
         .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))

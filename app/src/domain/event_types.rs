@@ -2,12 +2,11 @@
 //! dashboard or the API, or discovered from ingested traffic; archiving hides one from pickers
 //! without breaking webhooks that already use it.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use entity::event_type;
+use entity::tenant::AccountScoped;
 
 use super::audit::{self, Actor, Entry};
 use super::page::{Page, PageRequest};
@@ -98,8 +97,7 @@ async fn find_by_name(
     account_id: i64,
     name: &str,
 ) -> DomainResult<Option<event_type::Model>> {
-    Ok(event_type::Entity::find()
-        .filter(event_type::Column::AccountId.eq(account_id))
+    Ok(event_type::Entity::find_in(account_id)
         .filter(event_type::Column::Name.eq(name))
         .one(conn)
         .await?)
@@ -123,7 +121,9 @@ pub async fn set_archived(
     let name = current.name.clone();
     let mut active: event_type::ActiveModel = current.into();
     active.archived = Set(archived);
-    let updated = active.update(&txn).await?;
+    let updated = event_type::Entity::update_in(actor.account_id, active)?
+        .exec(&txn)
+        .await?;
     let entry = Entry {
         action: if archived {
             "event_type.archived"
@@ -145,8 +145,7 @@ pub async fn set_archived(
 /// # Errors
 /// `NotFound` when it belongs to another account or does not exist.
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<event_type::Model> {
-    event_type::Entity::find_by_id(id)
-        .filter(event_type::Column::AccountId.eq(account_id))
+    event_type::Entity::find_by_id_in(account_id, id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)
@@ -161,7 +160,7 @@ pub async fn list(
     account_id: i64,
     req: PageRequest,
 ) -> DomainResult<Page<event_type::Model>> {
-    let q = event_type::Entity::find().filter(event_type::Column::AccountId.eq(account_id));
+    let q = event_type::Entity::find_in(account_id);
     Ok(crate::domain::page::fetch(conn, q, event_type::Column::Id, req, |e| e.id).await?)
 }
 
@@ -170,8 +169,7 @@ pub async fn list(
 /// # Errors
 /// Database failure.
 pub async fn active_names(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<Vec<String>> {
-    Ok(event_type::Entity::find()
-        .filter(event_type::Column::AccountId.eq(account_id))
+    Ok(event_type::Entity::find_in(account_id)
         .filter(event_type::Column::Archived.eq(false))
         .order_by_asc(event_type::Column::Name)
         .all(conn)

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::tenant::AccountScoped;
 use entity::{account, invitation, membership, user};
 
 use super::audit::{self, Actor, ActorKind, Entry};
@@ -35,8 +36,7 @@ pub struct Member {
 /// # Errors
 /// Database failure.
 pub async fn list(db: &DatabaseConnection, account_id: i64) -> DomainResult<Vec<Member>> {
-    let rows = membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(account_id))
+    let rows = membership::Entity::find_in(account_id)
         .order_by_asc(membership::Column::Id)
         .all(db)
         .await?;
@@ -67,8 +67,7 @@ pub async fn list(db: &DatabaseConnection, account_id: i64) -> DomainResult<Vec<
 /// # Errors
 /// Database failure.
 pub async fn pending_invitations(db: &DatabaseConnection, account_id: i64) -> DomainResult<Vec<invitation::Model>> {
-    Ok(invitation::Entity::find()
-        .filter(invitation::Column::AccountId.eq(account_id))
+    Ok(invitation::Entity::find_in(account_id)
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(now_ms()))
         .order_by_desc(invitation::Column::Id)
@@ -123,8 +122,7 @@ pub async fn invite(
     {
         return Err(DomainError::conflict("email", "This person is already a member."));
     }
-    invitation::Entity::delete_many()
-        .filter(invitation::Column::AccountId.eq(actor.account_id))
+    invitation::Entity::delete_many_in(actor.account_id)
         .filter(invitation::Column::Email.eq(email.as_str()))
         .filter(invitation::Column::AcceptedAt.is_null())
         .exec(&txn)
@@ -166,13 +164,14 @@ pub async fn invite(
 pub async fn revoke_invitation(db: &DatabaseConnection, actor: &Actor, actor_role: Role, id: i64) -> DomainResult<()> {
     actor_role.require_write()?;
     let txn = begin_write(db).await?;
-    let inv = invitation::Entity::find_by_id(id)
-        .filter(invitation::Column::AccountId.eq(actor.account_id))
+    let inv = invitation::Entity::find_by_id_in(actor.account_id, id)
         .filter(invitation::Column::AcceptedAt.is_null())
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    invitation::Entity::delete_by_id(inv.id).exec(&txn).await?;
+    invitation::Entity::delete_by_id_in(actor.account_id, inv.id)
+        .exec(&txn)
+        .await?;
     let entry = Entry {
         action: "member.invite_revoked",
         target_type: "invitation",
@@ -199,7 +198,8 @@ pub struct OpenInvitation {
 /// # Errors
 /// `NotFound` for an unknown, used or expired link.
 pub async fn open_invitation(db: &DatabaseConnection, secret: &str) -> DomainResult<OpenInvitation> {
-    let inv = invitation::Entity::find()
+    // The link's hash is unique across accounts: it is what says which account invites.
+    let inv = invitation::Entity::find_across_accounts()
         .filter(invitation::Column::TokenHash.eq(crypto::sha256_hex(secret)))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(now_ms()))
@@ -250,7 +250,7 @@ pub async fn accept(
         .await?
     };
     let txn = begin_write(db).await?;
-    let still_open = invitation::Entity::find_by_id(inv.id)
+    let still_open = invitation::Entity::find_by_id_in(inv.account_id, inv.id)
         .filter(invitation::Column::AcceptedAt.is_null())
         .one(&txn)
         .await?;
@@ -270,7 +270,9 @@ pub async fn accept(
     }
     let mut active: invitation::ActiveModel = still_open.into();
     active.accepted_at = Set(Some(now_ms()));
-    active.update(&txn).await?;
+    invitation::Entity::update_in(inv.account_id, active)?
+        .exec(&txn)
+        .await?;
     let actor = Actor {
         account_id: inv.account_id,
         kind: ActorKind::User {
@@ -297,16 +299,14 @@ async fn member_in(
     account_id: i64,
     membership_id: i64,
 ) -> DomainResult<membership::Model> {
-    membership::Entity::find_by_id(membership_id)
-        .filter(membership::Column::AccountId.eq(account_id))
+    membership::Entity::find_by_id_in(account_id, membership_id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)
 }
 
 async fn owner_count(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<u64> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(account_id))
+    Ok(membership::Entity::find_in(account_id)
         .filter(membership::Column::Role.eq(Role::Owner.as_str()))
         .count(conn)
         .await?)
@@ -350,7 +350,9 @@ pub async fn change_role(
     let email = email_of(&txn, m.user_id).await?;
     let mut active: membership::ActiveModel = m.into();
     active.role = Set(new_role.as_str().to_owned());
-    active.update(&txn).await?;
+    membership::Entity::update_in(actor.account_id, active)?
+        .exec(&txn)
+        .await?;
     let entry = Entry {
         action: "member.role_changed",
         target_type: "membership",
@@ -377,7 +379,9 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, actor_role: Role, me
         return Err(DomainError::Forbidden(LAST_OWNER.into()));
     }
     let email = email_of(&txn, m.user_id).await?;
-    membership::Entity::delete_by_id(m.id).exec(&txn).await?;
+    membership::Entity::delete_by_id_in(actor.account_id, m.id)
+        .exec(&txn)
+        .await?;
     let entry = Entry {
         action: "member.removed",
         target_type: "membership",

@@ -3,11 +3,10 @@
 //! "sign out everywhere else", and, for owners, requiring two-factor of every member. Each
 //! change writes an audit row in the account the user acts in.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
+use entity::tenant::AccountScoped;
 use entity::{account, session, user};
 
 use super::audit::{self, Actor, Entry};
@@ -29,7 +28,8 @@ pub(crate) fn user_entry(action: &'static str, user: &user::Model, diff: Value) 
 
 /// Ends every session of `user_id` except `keep`; returns how many ended.
 pub(crate) async fn end_other_sessions(conn: &impl ConnectionTrait, user_id: i64, keep: i64) -> DomainResult<u64> {
-    let ended = session::Entity::delete_many()
+    // A user's sessions span the accounts they switch between.
+    let ended = session::Entity::delete_many_across_accounts()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::Id.ne(keep))
         .exec(conn)
@@ -60,7 +60,7 @@ pub async fn change_password(
     let txn = begin_write(db).await?;
     let mut row: user::ActiveModel = user.clone().into();
     row.password_hash = Set(hash);
-    row.update(&txn).await?;
+    user::Entity::update(row).exec(&txn).await?;
     let ended = end_other_sessions(&txn, user.id, current_session).await?;
     let diff = json!({ "password": { "before": audit::REDACTED, "after": audit::REDACTED },
                        "other_sessions_ended": { "before": null, "after": ended } });
@@ -74,7 +74,8 @@ pub async fn change_password(
 /// # Errors
 /// Database failure.
 pub async fn sessions(db: &DatabaseConnection, user_id: i64) -> DomainResult<Vec<session::Model>> {
-    Ok(session::Entity::find()
+    // A user's sessions span the accounts they switch between.
+    Ok(session::Entity::find_across_accounts()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::ExpiresAt.gt(now_ms()))
         .filter(session::Column::PendingTwoFactor.eq(false))
@@ -121,7 +122,7 @@ pub async fn require_two_factor(db: &DatabaseConnection, actor: &Actor, role: Ro
     }
     let mut row: account::ActiveModel = current.clone().into();
     row.require_two_factor = Set(on);
-    row.update(&txn).await?;
+    account::Entity::update(row).exec(&txn).await?;
     let entry = Entry {
         action: "account.two_factor_required",
         target_type: "account",

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, QueryFilter};
 
 use entity::api_token;
+use entity::tenant::AccountScoped;
 
 use crate::db::begin_write;
 
@@ -65,7 +66,8 @@ async fn write(db: &DatabaseConnection, noted: &HashMap<i64, i64>) -> Result<(),
     }
     let txn = begin_write(db).await?;
     for (&id, &at) in noted {
-        api_token::Entity::update_many()
+        // Uses are noted by token id from every account's requests and written together.
+        api_token::Entity::update_many_across_accounts()
             .col_expr(api_token::Column::LastUsedAt, Expr::value(at))
             .filter(api_token::Column::Id.eq(id))
             .filter(
@@ -126,7 +128,7 @@ mod tests {
     }
 
     async fn last_used(db: &DatabaseConnection, id: i64) -> Option<i64> {
-        api_token::Entity::find_by_id(id)
+        api_token::Entity::find_by_id_in(1, id)
             .one(db)
             .await
             .unwrap()

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Set};
 use serde_json::json;
 
 use entity::api_token;
+use entity::tenant::AccountScoped;
 
 use super::audit::{self, Actor, Entry};
 use super::credential_cache::CredentialCache;
@@ -187,8 +188,7 @@ pub async fn create(
 /// # Errors
 /// `NotFound` when it belongs to another account or does not exist.
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<api_token::Model> {
-    api_token::Entity::find_by_id(id)
-        .filter(api_token::Column::AccountId.eq(account_id))
+    api_token::Entity::find_by_id_in(account_id, id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)
@@ -203,7 +203,7 @@ pub async fn list(
     account_id: i64,
     req: PageRequest,
 ) -> DomainResult<Page<api_token::Model>> {
-    let q = api_token::Entity::find().filter(api_token::Column::AccountId.eq(account_id));
+    let q = api_token::Entity::find_in(account_id);
     Ok(crate::domain::page::fetch(conn, q, api_token::Column::Id, req, |t| t.id).await?)
 }
 
@@ -231,7 +231,9 @@ pub async fn revoke(
     let label = current.name.clone();
     let mut active: api_token::ActiveModel = current.into();
     active.revoked_at = Set(Some(now));
-    let revoked = active.update(&txn).await?;
+    let revoked = api_token::Entity::update_in(actor.account_id, active)?
+        .exec(&txn)
+        .await?;
     let entry = Entry {
         action: "token.revoked",
         target_type: "token",
@@ -264,7 +266,8 @@ pub async fn authenticate(
         Some(token) => token,
         None => {
             let read_at = Instant::now();
-            let token = api_token::Entity::find()
+            // A token's hash is unique across accounts: it is what says which account calls.
+            let token = api_token::Entity::find_across_accounts()
                 .filter(api_token::Column::TokenHash.eq(hash))
                 .one(db)
                 .await?

@@ -13,6 +13,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use entity::tenant::AccountScoped;
 use entity::{recovery_code, session, user};
 use herald_jobs::sealed::SecretBox;
 
@@ -88,7 +89,7 @@ pub async fn begin_setup(db: &DatabaseConnection, secrets: &SecretBox, user: &us
     };
     let mut row: user::ActiveModel = user.clone().into();
     row.totp_secret_sealed = Set(Some(secrets.seal(&base32)));
-    row.update(db).await?;
+    user::Entity::update(row).exec(db).await?;
     setup_of(base32, &user.email)
 }
 
@@ -142,7 +143,7 @@ pub async fn confirm_setup(
     let mut row: user::ActiveModel = user.clone().into();
     row.totp_enabled_at = Set(Some(now_ms()));
     row.totp_last_step = Set(Some(step));
-    row.update(&txn).await?;
+    user::Entity::update(row).exec(&txn).await?;
     replace_recovery_codes(&txn, user.id, &codes).await?;
     let diff = json!({ "two_factor": { "before": false, "after": true } });
     audit::record(&txn, actor, user_entry("user.two_factor_enabled", user, diff)).await?;
@@ -189,7 +190,7 @@ pub async fn disable(db: &DatabaseConnection, actor: &Actor, user: &user::Model,
     row.totp_secret_sealed = Set(None);
     row.totp_enabled_at = Set(None);
     row.totp_last_step = Set(None);
-    row.update(&txn).await?;
+    user::Entity::update(row).exec(&txn).await?;
     replace_recovery_codes(&txn, user.id, &[]).await?;
     let diff = json!({ "two_factor": { "before": true, "after": false } });
     audit::record(&txn, actor, user_entry("user.two_factor_disabled", user, diff)).await?;
@@ -236,12 +237,14 @@ pub async fn complete_login(
     if let Some(step) = step {
         let mut row: user::ActiveModel = user.clone().into();
         row.totp_last_step = Set(Some(step));
-        row.update(&txn).await?;
+        user::Entity::update(row).exec(&txn).await?;
     }
     let mut s: session::ActiveModel = pending.session.clone().into();
     s.pending_two_factor = Set(false);
     s.expires_at = Set(now_ms() + ttl_hours * 3_600_000);
-    s.update(&txn).await?;
+    session::Entity::update_in(pending.session.account_id, s)?
+        .exec(&txn)
+        .await?;
     if used_recovery {
         let actor = Actor {
             account_id: pending.session.account_id,

@@ -1,28 +1,10 @@
-//! How times are shown: RFC 3339 in JSON, [`When`] on pages.
+//! How pages show times: [`When`]. JSON and sentences use [`crate::timestamps`].
 
 use std::fmt;
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-fn at(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// `2026-11-26T08:12:03.120Z`.
-#[must_use]
-pub fn rfc3339(ms: i64) -> String {
-    at(ms).format(&Rfc3339).unwrap_or_default()
-}
-
-/// `2026-11-26 08:12 UTC`.
-#[must_use]
-pub fn short(ms: i64) -> String {
-    at(ms)
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-        .unwrap_or_default()
-}
+use crate::timestamps::datetime;
 
 /// A moment (unix milliseconds) as pages show it: `{{ when }}` in a template renders
 /// `<time datetime="2026-11-26T08:12:03Z" title="2026-11-26 08:12:03 UTC">2026-11-26 08:12:03 UTC</time>`,
@@ -41,7 +23,7 @@ impl When {
 
 impl fmt::Display for When {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = at(self.0);
+        let t = datetime(self.0);
         let machine = t
             .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
             .map_err(|_| fmt::Error)?;
@@ -58,12 +40,6 @@ impl askama::filters::HtmlSafe for When {}
 #[cfg(test)]
 mod tests {
     use super::When;
-
-    #[test]
-    fn times_format_in_utc() {
-        assert_eq!(super::rfc3339(1_764_144_723_120), "2025-11-26T08:12:03.12Z");
-        assert_eq!(super::short(1_764_144_723_120), "2025-11-26 08:12 UTC");
-    }
 
     #[test]
     fn when_renders_a_time_element_to_the_second() {

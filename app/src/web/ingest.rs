@@ -13,7 +13,8 @@ use entity::app;
 use super::AppState;
 use super::error::ApiError;
 use crate::db::now_ms;
-use crate::domain::ingest::{self, Kind, Outcome, message};
+use crate::domain::ingest::{self, Outcome};
+use crate::domain::message::{self, Kind};
 use crate::domain::{DomainError, FieldError};
 
 /// Largest request body: 500 KB (Segment's batch limit), after gzip decoding.

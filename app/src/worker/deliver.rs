@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
-use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect};
+use sea_orm::{DatabaseConnection, QuerySelect};
 
+use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::attempt::Outcome;
 use herald_jobs::queue::ClaimedDelivery;
@@ -81,7 +82,10 @@ pub async fn deliver(task: ClaimedDelivery, state: Data<WorkerState>) -> Result<
 async fn disable_gone(db: &DatabaseConnection, hook: &webhook::Model) -> Result<(), BoxDynError> {
     let reason = "Disabled by Herald: the endpoint answered 410 Gone. Re-enable it once the URL works again.";
     let txn = crate::db::begin_write(db).await?;
-    let current = webhook::Entity::find_by_id(hook.id).lock_exclusive().one(&txn).await?;
+    let current = webhook::Entity::find_by_id_in(hook.account_id, hook.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     if let Some(current) = current.filter(|w| w.enabled) {
         crate::domain::webhooks::disable_by_system(&txn, &current, reason).await?;
     }

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 
+use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::send::Signing;
@@ -133,7 +134,8 @@ impl WebhookCache {
         if let Some(hit) = self.lookup(id, version) {
             return Ok(Some(hit));
         }
-        let Some(model) = webhook::Entity::find_by_id(id).one(&self.db).await? else {
+        // The delivery engine serves every account: the claim names the webhook by row id.
+        let Some(model) = webhook::Entity::find_by_id_across_accounts(id).one(&self.db).await? else {
             self.write().remove(&id);
             return Ok(None);
         };

@@ -114,8 +114,8 @@ async fn health_counts_attempts_of_a_seeded_history_and_its_queries_use_the_inde
         .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
     assert_eq!(stats["state"], "failing");
-    assert_eq!(stats["failing_since"], herald::web::format::rfc3339(now - 3 * HOUR));
-    assert_eq!(stats["last_success_at"], herald::web::format::rfc3339(now - 20 * HOUR));
+    assert_eq!(stats["failing_since"], herald::timestamps::rfc3339(now - 3 * HOUR));
+    assert_eq!(stats["last_success_at"], herald::timestamps::rfc3339(now - 20 * HOUR));
     assert_eq!(
         stats["last_24h"],
         json!({"attempts": 30, "succeeded": 20, "failed": 10, "success_rate": 200.0 / 3.0, "p50_ms": 10, "p95_ms": 100})

@@ -17,7 +17,7 @@ fn schedule(ms: &[u64]) -> Vec<Duration> {
 }
 
 fn now_rfc3339() -> String {
-    herald::web::format::rfc3339(herald::db::now_ms())
+    herald::timestamps::rfc3339(herald::db::now_ms())
 }
 
 fn count_status(list: &Value, status: &str) -> usize {

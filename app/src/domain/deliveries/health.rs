@@ -11,7 +11,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::delivery_attempt::ErrorKind;
-use entity::{delivery, delivery_attempt, delivery_flow};
+use entity::tenant::AccountScoped;
+use entity::{delivery, delivery_attempt, delivery_flow, webhook};
 
 use super::stage::Stage;
 use crate::db::now_ms;
@@ -117,10 +118,12 @@ pub struct Summary {
     pub day: Window,
 }
 
-/// Non-test attempts of one webhook.
-fn attempts_of(webhook_id: i64) -> sea_orm::Select<delivery_attempt::Entity> {
-    delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::WebhookId.eq(webhook_id))
+/// Non-test attempts of one webhook. Scoped by the webhook, which is only ever read within its
+/// account: an `account_id` filter as well would send every count from the covering index
+/// to the table.
+fn attempts_of(hook: &webhook::Model) -> sea_orm::Select<delivery_attempt::Entity> {
+    delivery_attempt::Entity::find_across_accounts()
+        .filter(delivery_attempt::Column::WebhookId.eq(hook.id))
         .filter(delivery_attempt::Column::Trigger.ne("test"))
 }
 
@@ -154,8 +157,8 @@ fn quantile(histogram: &[(i32, i64)], total: u64, p: f64) -> Option<i64> {
     })
 }
 
-async fn window(conn: &impl ConnectionTrait, webhook_id: i64, since: i64) -> DomainResult<Window> {
-    let in_window = || attempts_of(webhook_id).filter(delivery_attempt::Column::StartedAt.gte(since));
+async fn window(conn: &impl ConnectionTrait, hook: &webhook::Model, since: i64) -> DomainResult<Window> {
+    let in_window = || attempts_of(hook).filter(delivery_attempt::Column::StartedAt.gte(since));
     let (attempts, succeeded): (i64, Option<i64>) = in_window()
         .select_only()
         .column_as(Expr::cust("COUNT(*)"), "n")
@@ -189,8 +192,8 @@ async fn window(conn: &impl ConnectionTrait, webhook_id: i64, since: i64) -> Dom
 }
 
 /// The latest non-test attempt: when it started and whether it delivered.
-async fn latest(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<Option<(i64, bool)>> {
-    let row: Option<(i64, i32)> = attempts_of(webhook_id)
+async fn latest(conn: &impl ConnectionTrait, hook: &webhook::Model) -> DomainResult<Option<(i64, bool)>> {
+    let row: Option<(i64, i32)> = attempts_of(hook)
         .select_only()
         .column(delivery_attempt::Column::StartedAt)
         .column_as(Expr::cust(OK_SQL), "ok")
@@ -202,8 +205,8 @@ async fn latest(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<Op
     Ok(row.map(|(at, ok)| (at, ok == 1)))
 }
 
-async fn last_success(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<Option<i64>> {
-    Ok(attempts_of(webhook_id)
+async fn last_success(conn: &impl ConnectionTrait, hook: &webhook::Model) -> DomainResult<Option<i64>> {
+    Ok(attempts_of(hook)
         .filter(success())
         .select_only()
         .column(delivery_attempt::Column::StartedAt)
@@ -221,20 +224,19 @@ async fn state(conn: &impl ConnectionTrait, hook: &Webhook, last_success_at: Opt
     if !hook.model.enabled {
         return Ok(State::Disabled);
     }
-    let id = hook.model.id;
-    let flow = delivery_flow::Entity::find_by_id(id).one(conn).await?;
+    let flow = delivery_flow::Entity::find_by_id(hook.model.id).one(conn).await?;
     if let Some((failing_since, Some(next_probe))) = flow.map(|f| (f.failing_since, f.next_probe_at)) {
         return Ok(State::Paused {
             since: failing_since.unwrap_or(next_probe),
             next_probe,
         });
     }
-    match latest(conn, id).await? {
+    match latest(conn, &hook.model).await? {
         None => Ok(State::NoTraffic),
         Some((at, _)) if at < now_ms() - 7 * DAY_MS => Ok(State::NoTraffic),
         Some((_, true)) => Ok(State::Healthy),
         Some((at, false)) => {
-            let mut q = attempts_of(id);
+            let mut q = attempts_of(&hook.model);
             if let Some(s) = last_success_at {
                 q = q.filter(delivery_attempt::Column::StartedAt.gt(s));
             }
@@ -253,8 +255,8 @@ async fn state(conn: &impl ConnectionTrait, hook: &Webhook, last_success_at: Opt
     }
 }
 
-async fn last_error(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<Option<LastError>> {
-    let row = attempts_of(webhook_id)
+async fn last_error(conn: &impl ConnectionTrait, hook: &webhook::Model) -> DomainResult<Option<LastError>> {
+    let row = attempts_of(hook)
         .filter(Expr::cust(format!("({OK_SQL}) = 0")))
         .order_by_desc(delivery_attempt::Column::StartedAt)
         .one(conn)
@@ -275,15 +277,14 @@ async fn last_error(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResul
 pub async fn health(conn: &impl ConnectionTrait, account_id: i64, webhook_public_id: &str) -> DomainResult<Health> {
     let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
     let now = now_ms();
-    let id = hook.model.id;
-    let last_success_at = last_success(conn, id).await?;
-    let retrying = retrying(conn, account_id, Some(id)).await?;
+    let last_success_at = last_success(conn, &hook.model).await?;
+    let retrying = retrying(conn, account_id, Some(hook.model.id)).await?;
     Ok(Health {
         state: state(conn, &hook, last_success_at).await?,
-        day: window(conn, id, now - DAY_MS).await?,
-        week: window(conn, id, now - 7 * DAY_MS).await?,
+        day: window(conn, &hook.model, now - DAY_MS).await?,
+        week: window(conn, &hook.model, now - 7 * DAY_MS).await?,
         last_success_at,
-        last_error: last_error(conn, id).await?,
+        last_error: last_error(conn, &hook.model).await?,
         retrying,
     })
 }
@@ -293,9 +294,7 @@ pub async fn health(conn: &impl ConnectionTrait, account_id: i64, webhook_public
 /// # Errors
 /// Database failure.
 pub async fn retrying(conn: &impl ConnectionTrait, account_id: i64, webhook_id: Option<i64>) -> DomainResult<u64> {
-    let mut q = delivery::Entity::find()
-        .filter(delivery::Column::AccountId.eq(account_id))
-        .filter(Stage::Retrying.condition());
+    let mut q = delivery::Entity::find_in(account_id).filter(Stage::Retrying.condition());
     if let Some(id) = webhook_id {
         q = q.filter(delivery::Column::WebhookId.eq(id));
     }
@@ -310,10 +309,10 @@ pub async fn summaries(conn: &impl ConnectionTrait, hooks: &[Webhook]) -> Domain
     let since = now_ms() - DAY_MS;
     let mut out = Vec::with_capacity(hooks.len());
     for hook in hooks {
-        let last_success_at = last_success(conn, hook.model.id).await?;
+        let last_success_at = last_success(conn, &hook.model).await?;
         out.push(Summary {
             state: state(conn, hook, last_success_at).await?,
-            day: window(conn, hook.model.id, since).await?,
+            day: window(conn, &hook.model, since).await?,
         });
     }
     Ok(out)

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryFilter, QuerySelect};
 
+use entity::tenant::AccountScoped;
 use entity::{app, delivery, delivery_attempt, delivery_item, event, webhook};
 
 use super::filter::Filter;
@@ -45,7 +46,7 @@ fn of_events(account_id: i64, column: event::Column, value: &str) -> Condition {
     events
         .column(event::Column::Id)
         .from(event::Entity)
-        .and_where(event::Column::AccountId.eq(account_id))
+        .and_where(event::Entity::in_account(account_id))
         .and_where(column.eq(value));
     if matches!(column, event::Column::MessageId) {
         // Message ids are unique per app: this lets the (app_id, message_id) index answer.
@@ -54,7 +55,7 @@ fn of_events(account_id: i64, column: event::Column, value: &str) -> Condition {
                 Query::select()
                     .column(app::Column::Id)
                     .from(app::Entity)
-                    .and_where(app::Column::AccountId.eq(account_id))
+                    .and_where(app::Entity::in_account(account_id))
                     .to_owned(),
             ),
         );
@@ -79,7 +80,7 @@ pub async fn list(
     filter: &Filter,
     req: PageRequest,
 ) -> DomainResult<Page<Row>> {
-    let mut q = delivery::Entity::find().filter(delivery::Column::AccountId.eq(account_id));
+    let mut q = delivery::Entity::find_in(account_id);
     if let Some(w) = &filter.webhook {
         let hook = webhooks::get(conn, account_id, w).await.map_err(|e| match e {
             DomainError::NotFound => {
@@ -110,8 +111,7 @@ pub async fn list(
     }
     let page = crate::domain::page::fetch(conn, q, delivery::Column::Id, req, |d| d.id).await?;
     let webhook_ids: Vec<i64> = page.items.iter().map(|d| d.webhook_id).collect();
-    let names: HashMap<i64, (String, String)> = webhook::Entity::find()
-        .filter(webhook::Column::AccountId.eq(account_id))
+    let names: HashMap<i64, (String, String)> = webhook::Entity::find_in(account_id)
         .filter(webhook::Column::Id.is_in(webhook_ids))
         .select_only()
         .columns([webhook::Column::Id, webhook::Column::PublicId, webhook::Column::Name])
@@ -122,8 +122,7 @@ pub async fn list(
         .map(|(id, public, name)| (id, (public, name)))
         .collect();
     let latest: Vec<(i64, i32)> = page.items.iter().map(|d| (d.id, d.attempts)).collect();
-    let durations: HashMap<(i64, i32), i32> = delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::AccountId.eq(account_id))
+    let durations: HashMap<(i64, i32), i32> = delivery_attempt::Entity::find_in(account_id)
         .filter(delivery_attempt::Column::DeliveryId.is_in(latest.iter().map(|(id, _)| *id)))
         .select_only()
         .columns([

@@ -4,16 +4,17 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::delivery::DeliveryStatus;
+use entity::tenant::AccountScoped;
 use entity::{delivery, delivery_attempt, webhook};
 
 use super::health::success;
 use crate::db::{begin_write, now_ms};
 use crate::domain::DomainResult;
 use crate::domain::webhooks;
-use crate::web::format::short;
+use crate::timestamps::short;
 
 /// Rows changed by one retention statement: small enough never to hold the write lock long.
 const PURGE_BATCH: u64 = 1000;
@@ -47,8 +48,9 @@ fn say(window: Duration) -> String {
 pub async fn auto_disable(db: &DatabaseConnection, window: Duration) -> DomainResult<usize> {
     let now = now_ms();
     let start = now - i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 2);
-    // Candidates: enabled webhooks with at least one failed delivery (cheap superset).
-    let candidates = webhook::Entity::find()
+    // Candidates, in every account: enabled webhooks with at least one failed delivery (cheap
+    // superset). Each candidate's attempts are then read in its own account.
+    let candidates = webhook::Entity::find_across_accounts()
         .filter(webhook::Column::Enabled.eq(true))
         .filter(
             webhook::Column::Id.in_subquery(
@@ -66,8 +68,7 @@ pub async fn auto_disable(db: &DatabaseConnection, window: Duration) -> DomainRe
     let mut disabled = 0;
     for hook in candidates {
         let of_hook = || {
-            delivery_attempt::Entity::find()
-                .filter(delivery_attempt::Column::AccountId.eq(hook.account_id))
+            delivery_attempt::Entity::find_in(hook.account_id)
                 .filter(
                     delivery_attempt::Column::DeliveryId.in_subquery(
                         Query::select()
@@ -99,7 +100,10 @@ pub async fn auto_disable(db: &DatabaseConnection, window: Duration) -> DomainRe
         }
         let txn = begin_write(db).await?;
         // Re-read under the write lock: a person may have just disabled or edited it.
-        let Some(current) = webhook::Entity::find_by_id(hook.id).one(&txn).await? else {
+        let Some(current) = webhook::Entity::find_by_id_in(hook.account_id, hook.id)
+            .one(&txn)
+            .await?
+        else {
             continue;
         };
         if !current.enabled {
@@ -130,7 +134,8 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
     let cutoff = now_ms() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 2);
     let mut attempts = 0;
     loop {
-        let ids: Vec<i64> = delivery_attempt::Entity::find()
+        // Retention is the same for every account.
+        let ids: Vec<i64> = delivery_attempt::Entity::find_across_accounts()
             .filter(delivery_attempt::Column::StartedAt.lt(cutoff))
             .select_only()
             .column(delivery_attempt::Column::Id)
@@ -142,7 +147,7 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
         if ids.is_empty() {
             break;
         }
-        let n = delivery_attempt::Entity::delete_many()
+        let n = delivery_attempt::Entity::delete_many_across_accounts()
             .filter(delivery_attempt::Column::Id.is_in(ids.clone()))
             .exec(db)
             .await?
@@ -155,7 +160,7 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
     }
     let mut bodies = 0;
     loop {
-        let ids: Vec<i64> = delivery::Entity::find()
+        let ids: Vec<i64> = delivery::Entity::find_across_accounts()
             .filter(delivery::Column::UpdatedAt.lt(cutoff))
             .filter(delivery::Column::Status.is_in(super::FINAL))
             .filter(delivery::Column::Body.is_not_null())
@@ -169,7 +174,7 @@ pub async fn purge_old(db: &DatabaseConnection, keep: Duration) -> DomainResult<
         if ids.is_empty() {
             break;
         }
-        let n = delivery::Entity::update_many()
+        let n = delivery::Entity::update_many_across_accounts()
             .col_expr(delivery::Column::Body, Expr::value(Option::<String>::None))
             .filter(delivery::Column::Id.is_in(ids.clone()))
             .filter(delivery::Column::Status.is_in(super::FINAL))

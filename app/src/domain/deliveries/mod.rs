@@ -27,12 +27,11 @@ pub use sample::{TestOutcome, send_test, test_outcome};
 pub use stage::{Stage, next_attempt};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use entity::delivery::DeliveryStatus;
+use entity::tenant::AccountScoped;
 use entity::{audit_log, delivery, delivery_attempt};
 use herald_jobs::queue::DeliveryQueue;
 
@@ -41,7 +40,7 @@ use super::page::{Page, PageRequest};
 use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
 use crate::db::{begin_write, now_ms};
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 
 /// The statuses nothing happens to on its own: what replay and retention work on.
 const FINAL: [DeliveryStatus; 3] = [
@@ -78,16 +77,14 @@ pub struct Detail {
 }
 
 async fn find(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<delivery::Model> {
-    delivery::Entity::find_by_id(id)
-        .filter(delivery::Column::AccountId.eq(account_id))
+    delivery::Entity::find_by_id_in(account_id, id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)
 }
 
 async fn webhook_of(conn: &impl ConnectionTrait, d: &delivery::Model) -> DomainResult<Webhook> {
-    let model = entity::webhook::Entity::find_by_id(d.webhook_id)
-        .filter(entity::webhook::Column::AccountId.eq(d.account_id))
+    let model = entity::webhook::Entity::find_by_id_in(d.account_id, d.webhook_id)
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)?;
@@ -101,8 +98,7 @@ async fn webhook_of(conn: &impl ConnectionTrait, d: &delivery::Model) -> DomainR
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, id: i64) -> DomainResult<Detail> {
     let d = find(conn, account_id, id).await?;
     let webhook = webhook_of(conn, &d).await?;
-    let attempts = delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::AccountId.eq(account_id))
+    let attempts = delivery_attempt::Entity::find_in(account_id)
         .filter(delivery_attempt::Column::DeliveryId.eq(d.id))
         .order_by_asc(delivery_attempt::Column::Id)
         .all(conn)
@@ -125,9 +121,9 @@ fn refuse_unless_sendable(hook: &Webhook) -> DomainResult<()> {
     }
 }
 
-/// Makes rows due now as manual sends: the shared update of retry and replay.
-fn requeue(now: i64) -> sea_orm::UpdateMany<delivery::Entity> {
-    delivery::Entity::update_many()
+/// Makes the account's rows due now as manual sends: the shared update of retry and replay.
+fn requeue(account_id: i64, now: i64) -> sea_orm::UpdateMany<delivery::Entity> {
+    delivery::Entity::update_many_in(account_id)
         .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending))
         .col_expr(delivery::Column::Lane, Expr::value(0))
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
@@ -167,7 +163,7 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     let hook = webhook_of(&txn, &d).await?;
     refuse_unless_sendable(&hook)?;
     let now = now_ms();
-    requeue(now)
+    requeue(actor.account_id, now)
         .filter(delivery::Column::Id.eq(d.id))
         .filter(delivery::Column::Status.is_not_in([DeliveryStatus::InFlight, DeliveryStatus::Collecting]))
         .exec(&txn)
@@ -193,7 +189,7 @@ pub async fn retry(db: &DatabaseConnection, queue: &DeliveryQueue, actor: &Actor
     Ok(updated)
 }
 
-/// What a replay sends again: the webhook's deliveries created at or after `since` that failed,
+/// What a replay sends again (within the webhook's account): the webhook's deliveries created at or after `since` that failed,
 /// and with `include_retrying` those waiting for a retry too (sent now instead of later).
 fn replayable(hook: &Webhook, since: i64, include_retrying: bool) -> sea_orm::Condition {
     let mut stages = sea_orm::Condition::any().add(Stage::Failed.condition());
@@ -201,7 +197,6 @@ fn replayable(hook: &Webhook, since: i64, include_retrying: bool) -> sea_orm::Co
         stages = stages.add(Stage::Retrying.condition());
     }
     sea_orm::Condition::all()
-        .add(delivery::Column::AccountId.eq(hook.model.account_id))
         .add(delivery::Column::WebhookId.eq(hook.model.id))
         .add(stages)
         .add(delivery::Column::CreatedAt.gte(since))
@@ -221,7 +216,7 @@ pub async fn replay_count(
     include_retrying: bool,
 ) -> DomainResult<u64> {
     let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
-    Ok(delivery::Entity::find()
+    Ok(delivery::Entity::find_in(account_id)
         .filter(replayable(&hook, since, include_retrying))
         .count(conn)
         .await?)
@@ -244,7 +239,7 @@ pub async fn replay(
     let txn = begin_write(db).await?;
     let hook = webhooks::get(&txn, actor.account_id, webhook_public_id).await?;
     refuse_unless_sendable(&hook)?;
-    let count = requeue(now_ms())
+    let count = requeue(actor.account_id, now_ms())
         .filter(replayable(&hook, since, include_retrying))
         .exec(&txn)
         .await?
@@ -255,7 +250,7 @@ pub async fn replay(
         target_id: Some(hook.model.public_id.clone()),
         target_label: hook.model.name.clone(),
         diff: json!({
-            "since": { "before": null, "after": crate::web::format::rfc3339(since) },
+            "since": { "before": null, "after": rfc3339(since) },
             "count": { "before": null, "after": count },
             "include_retrying": { "before": null, "after": include_retrying },
         }),
@@ -292,8 +287,7 @@ pub async fn replay_progress(
     webhook_public_id: &str,
 ) -> DomainResult<Option<Progress>> {
     let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
-    let Some(row) = audit_log::Entity::find()
-        .filter(audit_log::Column::AccountId.eq(account_id))
+    let Some(row) = audit_log::Entity::find_in(account_id)
         .filter(audit_log::Column::TargetType.eq("webhook"))
         .filter(audit_log::Column::TargetId.eq(hook.model.public_id.as_str()))
         .filter(audit_log::Column::Action.eq("webhook.replayed"))
@@ -303,10 +297,9 @@ pub async fn replay_progress(
     else {
         return Ok(None);
     };
-    let diff: serde_json::Value = crate::domain::stored_json::parse("audit_log.diff", &row.diff)?;
+    let diff: serde_json::Value = super::stored_json::parse("audit_log.diff", row.id, &row.diff)?;
     let total = diff["count"]["after"].as_u64().unwrap_or(0);
-    let done = delivery::Entity::find()
-        .filter(delivery::Column::AccountId.eq(account_id))
+    let done = delivery::Entity::find_in(account_id)
         .filter(delivery::Column::WebhookId.eq(hook.model.id))
         .filter(delivery::Column::Trigger.eq("manual"))
         .filter(delivery::Column::UpdatedAt.gte(row.created_at))

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use entity::delivery::DeliveryStatus;
+use entity::tenant::AccountScoped;
 use entity::{delivery, delivery_attempt};
 use herald_jobs::queue::DeliveryQueue;
 use herald_jobs::spec::{EventPattern, EventType};
@@ -16,8 +15,8 @@ use herald_jobs::spec::{EventPattern, EventType};
 use super::{notify, refuse_unless_sendable};
 use crate::db::{begin_write, now_ms};
 use crate::domain::webhooks::{self, Webhook};
-use crate::domain::{DomainError, DomainResult, apps, ingest};
-use crate::web::format::rfc3339;
+use crate::domain::{DomainError, DomainResult, apps, ingest, payloads};
+use crate::timestamps::rfc3339;
 
 /// What a test send did: the delivery and, if it came back in time, its first attempt.
 #[derive(Debug, Clone)]
@@ -116,9 +115,9 @@ pub async fn send_test(
     let (kind, name) = choose(&hook, event_name);
     let event = sample_event(kind, name.as_deref(), now);
     let txn = begin_write(db).await?;
-    let body = ingest::render_test(&txn, &hook, &app_token, account_id, &event).await?;
+    let body = payloads::render_test(&txn, &hook, &app_token, account_id, &event).await?;
     let label = name.or_else(|| Some(kind.as_str().to_owned()));
-    let d = ingest::ready_row(&hook, None, label, body.to_string(), 1, "test", now)
+    let d = ingest::enqueue::ready_row(&hook, None, label, body.to_string(), 1, "test", now)
         .insert(&txn)
         .await?;
     notify(&txn).await?;
@@ -140,12 +139,15 @@ pub async fn send_test(
 
 /// The delivery `d` as it is now, with its first attempt if it has one.
 async fn outcome_of(conn: &impl ConnectionTrait, d: delivery::Model) -> DomainResult<TestOutcome> {
-    let attempt = delivery_attempt::Entity::find()
+    let attempt = delivery_attempt::Entity::find_in(d.account_id)
         .filter(delivery_attempt::Column::DeliveryId.eq(d.id))
         .order_by_asc(delivery_attempt::Column::Id)
         .one(conn)
         .await?;
-    let delivery = delivery::Entity::find_by_id(d.id).one(conn).await?.unwrap_or(d);
+    let delivery = delivery::Entity::find_by_id_in(d.account_id, d.id)
+        .one(conn)
+        .await?
+        .unwrap_or(d);
     Ok(TestOutcome { delivery, attempt })
 }
 
@@ -162,8 +164,7 @@ pub async fn test_outcome(
     delivery_id: i64,
 ) -> DomainResult<TestOutcome> {
     let hook = webhooks::get(conn, account_id, webhook_public_id).await?;
-    let d = delivery::Entity::find_by_id(delivery_id)
-        .filter(delivery::Column::AccountId.eq(account_id))
+    let d = delivery::Entity::find_by_id_in(account_id, delivery_id)
         .filter(delivery::Column::WebhookId.eq(hook.model.id))
         .filter(delivery::Column::Trigger.eq("test"))
         .one(conn)

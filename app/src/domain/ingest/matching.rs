@@ -1,15 +1,13 @@
-//! Which webhooks take an event, and the body each one receives.
+//! The match stage of ingest: which webhooks take an event.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use serde_json::Value;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 
+use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::payload::{self, PayloadContext};
-use herald_jobs::spec::{EventType, PayloadFormat, matches_event};
+use herald_jobs::spec::{EventType, matches_event};
 
-use super::message::{Kind, Message};
-use super::profiles;
 use crate::domain::DomainResult;
+use crate::domain::message::{Kind, Message};
 use crate::domain::webhooks::Webhook;
 
 /// The account's enabled webhooks.
@@ -17,8 +15,7 @@ use crate::domain::webhooks::Webhook;
 /// # Errors
 /// Database failure or a corrupt stored webhook.
 pub async fn enabled_webhooks(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<Vec<Webhook>> {
-    webhook::Entity::find()
-        .filter(webhook::Column::AccountId.eq(account_id))
+    webhook::Entity::find_in(account_id)
         .filter(webhook::Column::Enabled.eq(true))
         .all(conn)
         .await?
@@ -47,35 +44,4 @@ pub fn matches(hook: &Webhook, app_id: i64, m: &Message) -> bool {
     matches_event(&hook.spec.event_types, hook.spec.triggers.as_slice(), t, name)
         && hook.spec.app_scope.allows(app_id)
         && hook.spec.filter.evaluate(&m.body)
-}
-
-/// The payload `hook` sends for `event`, with the chosen properties read from the stored
-/// profiles now (the plain `event` format uses none, so it reads nothing).
-///
-/// # Errors
-/// Database failure.
-pub async fn render(
-    conn: &impl ConnectionTrait,
-    hook: &Webhook,
-    app_token: &str,
-    account_id: i64,
-    event: &Value,
-    test: bool,
-) -> DomainResult<Value> {
-    let user_id = event.get("userId").and_then(Value::as_str);
-    let found = if hook.spec.payload_format == PayloadFormat::Event {
-        profiles::Found::default()
-    } else {
-        profiles::lookup(conn, account_id, user_id, event.get("groupId").and_then(Value::as_str)).await?
-    };
-    let ctx = PayloadContext {
-        event,
-        app_token,
-        user_id,
-        user_traits: &found.user_traits,
-        company_id: found.company_id.as_deref(),
-        company_traits: &found.company_traits,
-        test,
-    };
-    Ok(payload::build(&hook.spec.payload_format, &hook.spec.properties, &ctx))
 }

@@ -31,9 +31,10 @@ pub use device::summary as user_agent_summary;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
+use entity::tenant::AccountScoped;
 use entity::{account, app, company, event_type, profile};
 
-use super::ingest::{Kind, Message};
+use super::message::{Kind, Message};
 use super::{DomainError, DomainResult};
 use payload::{Company, VisitFacts};
 use store::Step;
@@ -184,8 +185,7 @@ async fn company_of(conn: &impl ConnectionTrait, account_id: i64, m: &Message) -
     if group_id.is_none()
         && let Some(user_id) = &m.user_id
     {
-        group_id = profile::Entity::find()
-            .filter(profile::Column::AccountId.eq(account_id))
+        group_id = profile::Entity::find_in(account_id)
             .filter(profile::Column::UserId.eq(user_id.as_str()))
             .one(conn)
             .await?
@@ -194,15 +194,14 @@ async fn company_of(conn: &impl ConnectionTrait, account_id: i64, m: &Message) -
     let Some(group_id) = group_id else {
         return Ok(Company::default());
     };
-    let Some(row) = company::Entity::find()
-        .filter(company::Column::AccountId.eq(account_id))
+    let Some(row) = company::Entity::find_in(account_id)
         .filter(company::Column::GroupId.eq(group_id))
         .one(conn)
         .await?
     else {
         return Ok(Company::default());
     };
-    let traits: Value = crate::domain::stored_json::parse("companies.traits", &row.traits)?;
+    let traits: Value = super::stored_json::parse("companies.traits", row.id, &row.traits)?;
     let trait_text = |key: &str| {
         traits
             .get(key)

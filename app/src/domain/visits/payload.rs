@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::device;
 use super::traffic::{self, bare_host};
-use crate::domain::ingest::Message;
+use crate::domain::message::Message;
 
 /// The company shown under `visitor.company`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub fn build(page: &Message, facts: &VisitFacts<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ingest::Kind;
+    use crate::domain::message::Kind;
 
     fn page(body: Value) -> Message {
         Message {

@@ -14,6 +14,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
 
+use entity::tenant::AccountScoped;
 use entity::visitor;
 
 use super::VisitError;
@@ -78,8 +79,7 @@ pub async fn record_page(
         });
     }
     for _ in 0..MAX_TRIES {
-        let row = visitor::Entity::find()
-            .filter(visitor::Column::AccountId.eq(account_id))
+        let row = visitor::Entity::find_in(account_id)
             .filter(visitor::Column::VisitorKey.eq(key))
             .one(conn)
             .await?
@@ -87,7 +87,7 @@ pub async fn record_page(
         if at <= row.last_page_at {
             // A late page: the visit is not moved back, but an earlier first page is remembered
             // (monotonic, so it needs no compare-and-set).
-            visitor::Entity::update_many()
+            visitor::Entity::update_many_in(account_id)
                 .col_expr(visitor::Column::FirstSeen, Expr::value(at))
                 .filter(visitor::Column::Id.eq(row.id))
                 .filter(visitor::Column::FirstSeen.gt(at))
@@ -101,7 +101,7 @@ pub async fn record_page(
         } else {
             row.current_visit_id.clone()
         };
-        let moved = visitor::Entity::update_many()
+        let moved = visitor::Entity::update_many_in(account_id)
             .col_expr(visitor::Column::LastPageAt, Expr::value(at))
             .col_expr(visitor::Column::CurrentVisitId, Expr::value(next_visit))
             .filter(visitor::Column::Id.eq(row.id))

@@ -10,10 +10,11 @@ pub use input::{FilterRows, WebhookInput, WebhookSpec};
 pub use pace::{DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT, Pace, RATE_LIMIT};
 pub use stored::Webhook;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use entity::delivery::DeliveryStatus;
+use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::signing;
@@ -119,7 +120,7 @@ pub async fn update(
     row.id = Set(current.model.id);
     row.updated_by = Set(actor_label(actor));
     row.updated_at = Set(now_ms());
-    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let updated = Webhook::from_model(webhook::Entity::update_in(actor.account_id, row)?.exec(&txn).await?)?;
     let diff = Webhook::diff(&current, &updated);
     if diff.as_object().is_some_and(|d| !d.is_empty()) {
         audit::record(&txn, actor, entry("webhook.updated", &updated.model, diff)).await?;
@@ -148,9 +149,9 @@ pub async fn set_enabled(
     row.disabled_reason = Set(None);
     row.updated_by = Set(actor_label(actor));
     row.updated_at = Set(now_ms());
-    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let updated = Webhook::from_model(webhook::Entity::update_in(actor.account_id, row)?.exec(&txn).await?)?;
     if !enabled {
-        cancel_queued(&txn, updated.model.id).await?;
+        cancel_queued(&txn, &updated.model).await?;
     }
     let action = if enabled { "webhook.enabled" } else { "webhook.disabled" };
     let diff = json!({ "enabled": { "before": !enabled, "after": enabled } });
@@ -160,8 +161,8 @@ pub async fn set_enabled(
 }
 
 /// Cancels the webhook's deliveries that have not started: a disabled webhook sends nothing more.
-async fn cancel_queued(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainResult<()> {
-    entity::delivery::Entity::update_many()
+async fn cancel_queued(conn: &impl ConnectionTrait, hook: &webhook::Model) -> DomainResult<()> {
+    entity::delivery::Entity::update_many_in(hook.account_id)
         .col_expr(
             entity::delivery::Column::Status,
             sea_orm::sea_query::Expr::value(DeliveryStatus::Cancelled),
@@ -170,7 +171,7 @@ async fn cancel_queued(conn: &impl ConnectionTrait, webhook_id: i64) -> DomainRe
             entity::delivery::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(now_ms()),
         )
-        .filter(entity::delivery::Column::WebhookId.eq(webhook_id))
+        .filter(entity::delivery::Column::WebhookId.eq(hook.id))
         .filter(entity::delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Collecting]))
         .exec(conn)
         .await?;
@@ -211,7 +212,7 @@ pub async fn rotate_secret(
     row.previous_secret_sealed = Set(previous);
     row.updated_by = Set(actor_label(actor));
     row.updated_at = Set(now);
-    let updated = Webhook::from_model(row.update(&txn).await?)?;
+    let updated = Webhook::from_model(webhook::Entity::update_in(actor.account_id, row)?.exec(&txn).await?)?;
     let diff = json!({ "secret": { "before": REDACTED, "after": REDACTED } });
     audit::record(&txn, actor, entry("webhook.secret_rotated", &updated.model, diff)).await?;
     txn.commit().await?;
@@ -299,7 +300,9 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, public_id: &str) -> 
     let txn = begin_write(db).await?;
     let current = get(&txn, actor.account_id, public_id).await?;
     let diff = audit::diff(&current.snapshot(), &json!({}), &["secret"]);
-    webhook::Entity::delete_by_id(current.model.id).exec(&txn).await?;
+    webhook::Entity::delete_by_id_in(actor.account_id, current.model.id)
+        .exec(&txn)
+        .await?;
     audit::record(&txn, actor, entry("webhook.deleted", &current.model, diff)).await?;
     txn.commit().await?;
     Ok(())
@@ -310,8 +313,7 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, public_id: &str) -> 
 /// # Errors
 /// `NotFound` when it belongs to another account or does not exist.
 pub async fn get(conn: &impl ConnectionTrait, account_id: i64, public_id: &str) -> DomainResult<Webhook> {
-    let model = webhook::Entity::find()
-        .filter(webhook::Column::AccountId.eq(account_id))
+    let model = webhook::Entity::find_in(account_id)
         .filter(webhook::Column::PublicId.eq(public_id))
         .one(conn)
         .await?
@@ -324,7 +326,7 @@ pub async fn get(conn: &impl ConnectionTrait, account_id: i64, public_id: &str) 
 /// # Errors
 /// Database failure.
 pub async fn list(conn: &impl ConnectionTrait, account_id: i64, req: PageRequest) -> DomainResult<Page<Webhook>> {
-    let q = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id));
+    let q = webhook::Entity::find_in(account_id);
     let page = crate::domain::page::fetch(conn, q, webhook::Column::Id, req, |w| w.id).await?;
     let items = page
         .items
@@ -352,8 +354,8 @@ pub async fn disable_by_system(conn: &impl ConnectionTrait, hook: &webhook::Mode
     row.updated_by = Set("Herald".to_owned());
     let now = now_ms();
     row.updated_at = Set(now);
-    row.update(conn).await?;
-    cancel_queued(conn, hook.id).await?;
+    webhook::Entity::update_in(hook.account_id, row)?.exec(conn).await?;
+    cancel_queued(conn, hook).await?;
     ops::disabled(conn, hook, reason, now).await?;
     let actor = Actor {
         account_id: hook.account_id,

@@ -5,10 +5,12 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set};
 
 use entity::delivery::{self, DeliveryStatus};
+use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::ops::{self, Endpoint};
+use herald_jobs::spec::Triggers;
 
-use crate::domain::DomainResult;
+use crate::domain::{DomainResult, stored_json};
 
 /// Queues `herald.webhook.disabled` about `hook` to every enabled webhook of its account that
 /// subscribes to it (never to `hook` itself, which no longer sends).
@@ -16,15 +18,18 @@ use crate::domain::DomainResult;
 /// # Errors
 /// Database failure.
 pub async fn disabled(conn: &impl ConnectionTrait, hook: &webhook::Model, reason: &str, now: i64) -> DomainResult<()> {
-    let subscribers: Vec<webhook::Model> = webhook::Entity::find()
-        .filter(webhook::Column::AccountId.eq(hook.account_id))
+    let mut subscribers = Vec::new();
+    for w in webhook::Entity::find_in(hook.account_id)
         .filter(webhook::Column::Enabled.eq(true))
         .filter(webhook::Column::Id.ne(hook.id))
         .all(conn)
         .await?
-        .into_iter()
-        .filter(|w| ops::subscribed(&w.triggers, ops::DISABLED))
-        .collect();
+    {
+        let triggers: Triggers = stored_json::parse("webhooks.triggers", w.id, &w.triggers)?;
+        if ops::subscribes(&triggers, ops::DISABLED) {
+            subscribers.push(w);
+        }
+    }
     if subscribers.is_empty() {
         return Ok(());
     }

@@ -19,8 +19,8 @@ pub struct Webhook {
     pub spec: WebhookSpec,
 }
 
-fn decode<T: DeserializeOwned>(column: &str, text: &str) -> DomainResult<T> {
-    crate::domain::stored_json::parse(&format!("webhooks.{column}"), text)
+fn decode<T: DeserializeOwned>(column: &str, row_id: i64, text: &str) -> DomainResult<T> {
+    crate::domain::stored_json::parse(&format!("webhooks.{column}"), row_id, text)
 }
 
 fn encode(value: &impl serde::Serialize) -> String {
@@ -75,18 +75,18 @@ impl Webhook {
         let spec = WebhookSpec {
             name: model.name.clone(),
             description: model.description.clone(),
-            url: decode("url", &encode(&model.url))?,
-            method: decode("method", &encode(&model.method))?,
-            headers: decode("headers", &model.headers)?,
-            event_types: decode("event_types", &model.event_types)?,
-            triggers: decode("triggers", &model.triggers)?,
-            app_scope: decode("app_ids", &model.app_ids)?,
-            properties: decode("properties", &model.properties)?,
-            payload_format: decode("payload_format", &model.payload_format)?,
+            url: decode("url", model.id, &encode(&model.url))?,
+            method: decode("method", model.id, &encode(&model.method))?,
+            headers: decode("headers", model.id, &model.headers)?,
+            event_types: decode("event_types", model.id, &model.event_types)?,
+            triggers: decode("triggers", model.id, &model.triggers)?,
+            app_scope: decode("app_ids", model.id, &model.app_ids)?,
+            properties: decode("properties", model.id, &model.properties)?,
+            payload_format: decode("payload_format", model.id, &model.payload_format)?,
             batching,
-            filter: decode("filter", &model.filter)?,
-            timeout: decode("timeout_secs", &model.timeout_secs.to_string())?,
-            signature_scheme: decode("signature_scheme", &encode(&model.signature_scheme))?,
+            filter: decode("filter", model.id, &model.filter)?,
+            timeout: decode("timeout_secs", model.id, &model.timeout_secs.to_string())?,
+            signature_scheme: decode("signature_scheme", model.id, &encode(&model.signature_scheme))?,
             secret: None,
             pace: Pace {
                 max_in_flight: u32::try_from(model.max_in_flight).unwrap_or(DEFAULT_MAX_IN_FLIGHT),

@@ -9,7 +9,7 @@ use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 use crate::web::json::ApiJson;
 
 /// An app as the API shows it.

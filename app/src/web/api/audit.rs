@@ -9,9 +9,9 @@ use super::{Caller, ErrorBody, ListOut};
 use crate::domain::audit::{self, Filter};
 use crate::domain::page::PageRequest;
 use crate::domain::{DomainError, stored_json};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// An audit row as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -52,7 +52,7 @@ impl TryFrom<audit_log::Model> for AuditOut {
                 id: r.target_id,
                 label: r.target_label,
             },
-            diff: stored_json::parse("audit_log.diff", &r.diff)?,
+            diff: stored_json::parse("audit_log.diff", r.id, &r.diff)?,
             ip: r.ip,
             user_agent: r.user_agent,
             created_at: rfc3339(r.created_at),

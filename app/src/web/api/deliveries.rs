@@ -134,7 +134,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryDetailOut>, ApiError> {
     let d = deliveries::get(&state.db, caller.account_id(), *id).await?;
-    let body = stored_json::parse_opt("deliveries.body", d.delivery.body.as_deref())?;
+    let body = stored_json::parse_opt("deliveries.body", d.delivery.id, d.delivery.body.as_deref())?;
     Ok(web::Json(DeliveryDetailOut {
         delivery: DeliveryFields::new(d.delivery, d.webhook.model.public_id),
         body,

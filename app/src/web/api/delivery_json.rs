@@ -9,7 +9,7 @@ use entity::delivery_attempt;
 use super::choices;
 use crate::domain::deliveries::{Health, Row, Stage, State, Window};
 use crate::domain::{DomainError, stored_json};
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 
 /// A delivery: one request (one event or a batch) to one webhook, with its latest outcome.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -99,8 +99,8 @@ pub struct HeaderOut {
     value: String,
 }
 
-fn headers(column: &str, text: Option<&str>) -> Result<Vec<HeaderOut>, DomainError> {
-    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, text)?
+fn headers(column: &str, row_id: i64, text: Option<&str>) -> Result<Vec<HeaderOut>, DomainError> {
+    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, row_id, text)?
         .unwrap_or_default()
         .into_iter()
         .map(|(name, value)| HeaderOut { name, value })
@@ -141,10 +141,14 @@ impl TryFrom<delivery_attempt::Model> for AttemptOut {
             trigger: a.trigger,
             started_at: rfc3339(a.started_at),
             duration_ms: a.duration_ms,
-            request_headers: headers("delivery_attempts.request_headers", Some(&a.request_headers))?,
+            request_headers: headers("delivery_attempts.request_headers", a.id, Some(&a.request_headers))?,
             request_body: a.request_body,
             response_status: a.response_status,
-            response_headers: headers("delivery_attempts.response_headers", a.response_headers.as_deref())?,
+            response_headers: headers(
+                "delivery_attempts.response_headers",
+                a.id,
+                a.response_headers.as_deref(),
+            )?,
             response_body: a.response_body,
             error_kind: a.error_kind.map(|k| k.as_str().to_owned()),
             error_message: a.error_message,

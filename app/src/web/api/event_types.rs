@@ -10,7 +10,7 @@ use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
+use crate::timestamps::rfc3339;
 use crate::web::json::ApiJson;
 
 /// A catalog entry as the API shows it.

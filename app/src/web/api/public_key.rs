@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::{Caller, ErrorBody};
 use crate::domain::{DomainError, webhooks};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// The keys a receiver verifies with.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

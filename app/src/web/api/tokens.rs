@@ -9,9 +9,9 @@ use super::choices;
 use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::roles::Scopes;
 use crate::domain::tokens::{self, NewToken};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 use crate::web::json::ApiJson;
 
 /// A token as the API lists it: never the secret.

@@ -8,8 +8,8 @@ use herald_jobs::spec::{Batching, PayloadFormat};
 
 use super::choices;
 use crate::domain::webhooks::{FilterRows, Webhook, WebhookInput};
+use crate::timestamps::rfc3339;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 
 /// A custom header.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]

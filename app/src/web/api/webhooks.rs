@@ -6,9 +6,9 @@ use super::webhook_json::{CreatedWebhookOut, RotateIn, SecretOut, WebhookIn, Web
 use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::webhooks::{self, WebhookInput};
 use crate::domain::{DomainError, FieldError};
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::format::rfc3339;
 use crate::web::json::{ApiJson, parse_json};
 
 fn required(field: &str, value: Option<&String>) -> Result<(), ApiError> {

@@ -76,7 +76,7 @@ impl TryFrom<audit_log::Model> for AuditRow {
     type Error = DomainError;
 
     fn try_from(r: audit_log::Model) -> Result<Self, DomainError> {
-        let diff: Value = stored_json::parse("audit_log.diff", &r.diff)?;
+        let diff: Value = stored_json::parse("audit_log.diff", r.id, &r.diff)?;
         let changes = diff
             .as_object()
             .map(|o| {

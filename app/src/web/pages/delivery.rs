@@ -20,8 +20,8 @@ use crate::web::format::When;
 use crate::web::session::CurrentUser;
 
 /// `name: value` lines of stored headers.
-fn header_lines(column: &str, text: Option<&str>) -> Result<String, DomainError> {
-    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, text)?
+fn header_lines(column: &str, row_id: i64, text: Option<&str>) -> Result<String, DomainError> {
+    Ok(stored_json::parse_opt::<Vec<(String, String)>>(column, row_id, text)?
         .unwrap_or_default()
         .into_iter()
         .map(|(n, v)| format!("{n}: {v}"))
@@ -61,9 +61,13 @@ impl TryFrom<delivery_attempt::Model> for AttemptRow {
             badge: if ok { "green" } else { "red" },
             trigger: a.trigger,
             error_message: a.error_message,
-            request_headers: header_lines("delivery_attempts.request_headers", Some(&a.request_headers))?,
+            request_headers: header_lines("delivery_attempts.request_headers", a.id, Some(&a.request_headers))?,
             request_body: a.request_body.as_deref().map(pretty).unwrap_or_default(),
-            response_headers: header_lines("delivery_attempts.response_headers", a.response_headers.as_deref())?,
+            response_headers: header_lines(
+                "delivery_attempts.response_headers",
+                a.id,
+                a.response_headers.as_deref(),
+            )?,
             response_body: a.response_body.as_deref().map(pretty).unwrap_or_default(),
         })
     }
