@@ -34,7 +34,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::config::Config;
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 /// Counter: events stored by ingest.
 pub const EVENTS_INGESTED: &str = "herald_events_ingested_total";

@@ -6,6 +6,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+/// Current time in unix milliseconds, the unit of every `*_at` column.
+#[must_use]
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// The moment `ms` milliseconds after the unix epoch (the epoch itself when out of range).
 #[must_use]
 pub fn datetime(ms: i64) -> OffsetDateTime {

@@ -10,7 +10,8 @@ use super::roles::Role;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// What the signup form sends.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,8 @@ use super::audit::{self, Actor, Entry};
 use super::page::{Page, PageRequest};
 use super::{DomainError, DomainResult, validate};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// Creates an app in the actor's account inside an open transaction (signup uses this too).
 ///

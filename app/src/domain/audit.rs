@@ -10,7 +10,7 @@ use super::{
     DomainError, DomainResult,
     page::{Page, PageRequest},
 };
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 /// Replaces secret values in diffs and logs.
 pub const REDACTED: &str = "[redacted]";

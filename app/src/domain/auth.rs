@@ -13,7 +13,7 @@ use super::audit::{self, Actor, ActorKind, Entry};
 use super::roles::Role;
 use super::{DomainError, DomainResult, validate};
 use crate::crypto::{self, DUMMY_PASSWORD_HASH};
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 /// Failed logins allowed per email within [`THROTTLE_WINDOW_MS`] before further tries get 429.
 pub const MAX_FAILURES: u64 = 10;

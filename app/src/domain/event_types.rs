@@ -12,7 +12,8 @@ use super::audit::{self, Actor, Entry};
 use super::page::{Page, PageRequest};
 use super::validate::{Errors, field_error};
 use super::{DomainError, DomainResult};
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 1000;

@@ -18,7 +18,8 @@ use super::roles::Role;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// How long an invite link stays valid: 7 days.
 pub const INVITE_TTL_MS: i64 = 7 * 86_400_000;

@@ -13,7 +13,8 @@ use super::audit::{self, Actor, Entry};
 use super::auth::{hash_password, verify_password};
 use super::roles::Role;
 use super::{DomainError, DomainResult, validate};
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// The audit entry for a change to `user` itself.
 pub(crate) fn user_entry(action: &'static str, user: &user::Model, diff: Value) -> Entry {

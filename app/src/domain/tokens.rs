@@ -18,7 +18,8 @@ use super::token_usage::TokenUsage;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// Every secret starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "hrld_";

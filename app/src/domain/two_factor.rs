@@ -22,7 +22,8 @@ use super::auth::{self, Origin, verify_password};
 use super::security::user_entry;
 use super::{DomainError, DomainResult};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// Seconds per TOTP step.
 const STEP_SECS: u64 = 30;

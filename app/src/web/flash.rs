@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::session::CurrentUser;
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 const COOKIE: &str = "herald_flash";
 const PATH: &str = "/settings";

@@ -12,10 +12,10 @@ use entity::app;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::db::now_ms;
 use crate::domain::ingest::{self, Outcome};
 use crate::domain::message::{self, Kind};
 use crate::domain::{DomainError, FieldError};
+use crate::timestamps::now_ms;
 
 /// Largest request body: 500 KB (Segment's batch limit), after gzip decoding.
 pub const MAX_BODY: usize = 500 * 1024;

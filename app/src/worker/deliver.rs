@@ -16,7 +16,7 @@ use herald_jobs::queue::ClaimedDelivery;
 use herald_jobs::send::{OutboundRequest, Sender, Verdict};
 
 use super::webhooks::WebhookCache;
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 /// What every delivery needs; shared by all workers of a process.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 
 use herald_jobs::queue::DeliveryQueue;
 
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 const BATCH_CLOSER_EVERY: Duration = Duration::from_millis(200);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);

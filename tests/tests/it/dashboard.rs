@@ -44,7 +44,7 @@ async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_p
         json!({"name": "Slack alerts", "patterns": all}),
     )
     .await;
-    let started = herald::db::now_ms();
+    let started = herald::timestamps::now_ms();
     for i in 0..EVENTS {
         send(
             &s,
@@ -72,7 +72,7 @@ async fn a_failing_webhook_reads_failing_while_it_is_retried_on_a_laptop_and_a_p
         assert!(Instant::now() < deadline, "the failures never all settled: {v}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ended = herald::db::now_ms();
+    let ended = herald::timestamps::now_ms();
 
     b.goto(&format!("{base}/login")).await;
     b.fill("email", &email).await;

@@ -49,7 +49,7 @@ async fn seed(db: &DatabaseConnection, public_id: &str) -> (i64, i64, i64) {
         .unwrap()
         .unwrap();
     let (webhook_id, account_id): (i64, i64) = (row.try_get("", "id").unwrap(), row.try_get("", "account_id").unwrap());
-    let now = herald::db::now_ms();
+    let now = herald::timestamps::now_ms();
     // A delivered one holds the history; a retrying one waits an hour for its third attempt; a
     // test send.
     for (status, lane, trigger) in [

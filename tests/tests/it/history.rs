@@ -17,7 +17,7 @@ fn schedule(ms: &[u64]) -> Vec<Duration> {
 }
 
 fn now_rfc3339() -> String {
-    herald::timestamps::rfc3339(herald::db::now_ms())
+    herald::timestamps::rfc3339(herald::timestamps::now_ms())
 }
 
 fn count_status(list: &Value, status: &str) -> usize {
@@ -179,7 +179,7 @@ async fn send_test_from_the_list_delivers_a_signed_test_payload_and_leaves_healt
         "envelope format: {body}"
     );
     let ts: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
-    let now = herald::db::now_ms() / 1000;
+    let now = herald::timestamps::now_ms() / 1000;
     assert!(signing::verify_standard(
         secret.as_deref().unwrap(),
         got.header("webhook-id").unwrap(),

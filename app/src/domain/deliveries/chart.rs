@@ -8,8 +8,8 @@ use entity::tenant::AccountScoped;
 use entity::{delivery_attempt, webhook};
 
 use super::health::{HOUR_MS, OK_SQL};
-use crate::db::now_ms;
 use crate::domain::{DomainError, DomainResult};
+use crate::timestamps::now_ms;
 
 /// How far back a chart reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,9 +15,9 @@ use entity::tenant::AccountScoped;
 use entity::{delivery, delivery_attempt, delivery_flow, webhook};
 
 use super::stage::Stage;
-use crate::db::now_ms;
 use crate::domain::DomainResult;
 use crate::domain::webhooks::{self, Webhook};
+use crate::timestamps::now_ms;
 
 /// One hour and one day, in ms.
 pub const HOUR_MS: i64 = 3_600_000;

@@ -11,9 +11,10 @@ use entity::tenant::AccountScoped;
 use entity::{delivery, delivery_attempt, webhook};
 
 use super::health::success;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
 use crate::domain::DomainResult;
 use crate::domain::webhooks;
+use crate::timestamps::now_ms;
 use crate::timestamps::short;
 
 /// Rows changed by one retention statement: small enough never to hold the write lock long.

@@ -39,7 +39,8 @@ use super::audit::{self, Actor, Entry};
 use super::page::{Page, PageRequest};
 use super::webhooks::{self, Webhook};
 use super::{DomainError, DomainResult};
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 use crate::timestamps::rfc3339;
 
 /// The statuses nothing happens to on its own: what replay and retention work on.

@@ -13,9 +13,10 @@ use herald_jobs::queue::DeliveryQueue;
 use herald_jobs::spec::{EventPattern, EventType};
 
 use super::{notify, refuse_unless_sendable};
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
 use crate::domain::webhooks::{self, Webhook};
 use crate::domain::{DomainError, DomainResult, apps, ingest, payloads};
+use crate::timestamps::now_ms;
 use crate::timestamps::rfc3339;
 
 /// What a test send did: the delivery and, if it came back in time, its first attempt.

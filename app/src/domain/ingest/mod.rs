@@ -29,7 +29,7 @@ use super::message::{Kind, Message};
 use super::webhooks::Webhook;
 use super::{DomainError, DomainResult, apps, profiles, stored_json, visits};
 use crate::db::group_commit::{GroupCommit, GroupFuture, GroupWork};
-use crate::db::now_ms;
+use crate::timestamps::now_ms;
 
 /// What an ingest call stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

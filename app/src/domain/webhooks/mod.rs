@@ -24,7 +24,8 @@ use super::audit::{self, Actor, ActorKind, Entry, REDACTED};
 use super::page::{Page, PageRequest};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
-use crate::db::{begin_write, now_ms};
+use crate::db::begin_write;
+use crate::timestamps::now_ms;
 
 /// How long the previous secret keeps signing after a rotation: 24 hours.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;

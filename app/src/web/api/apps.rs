@@ -7,9 +7,9 @@ use entity::app;
 
 use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::apps;
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::timestamps::rfc3339;
 use crate::web::json::ApiJson;
 
 /// An app as the API shows it.

@@ -8,9 +8,9 @@ use entity::event_type;
 use super::choices;
 use super::{Caller, ErrorBody, ListOut, ListQuery};
 use crate::domain::event_types;
+use crate::timestamps::rfc3339;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::timestamps::rfc3339;
 use crate::web::json::ApiJson;
 
 /// A catalog entry as the API shows it.

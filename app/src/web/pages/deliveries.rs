@@ -236,7 +236,7 @@ pub async fn tab(state: &AppState, account_id: i64, hook: (i64, &str), q: TabQue
     let rows = deliveries::list(&state.db, account_id, id, &parsed, PageRequest::parse(None, cursor)?)
         .await?
         .map(|r| DeliveryRow::new(r, schedule));
-    let now = crate::db::now_ms();
+    let now = crate::timestamps::now_ms();
     let latest = deliveries::replay_progress(&state.db, account_id, id)
         .await?
         .filter(|p: &Progress| p.started_at >= now - 24 * 3_600_000);

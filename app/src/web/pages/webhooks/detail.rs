@@ -114,7 +114,7 @@ pub(super) async fn detail_view(
         previous_until: w
             .model
             .previous_secret_expires_at
-            .filter(|t| *t > crate::db::now_ms())
+            .filter(|t| *t > crate::timestamps::now_ms())
             .map(When::at),
         notice: None,
         tab,

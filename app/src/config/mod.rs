@@ -1,12 +1,15 @@
 //! Typed configuration read from `HERALD_*` environment variables; README's table lists them.
 
+mod client_timeouts;
+
+pub use client_timeouts::ClientTimeouts;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::crypto::SecretKey;
-use crate::web::client_limits::ClientTimeouts;
 
 /// Every setting Herald reads. Build it with [`Config::from_env`]; tests build it directly.
 #[derive(Clone)]
@@ -322,7 +325,7 @@ mod tests {
             metrics: false,
             metrics_bind: None,
             sqlite_max_pages: None,
-            client_timeouts: crate::web::client_limits::ClientTimeouts::default(),
+            client_timeouts: super::ClientTimeouts::default(),
             ingest_events_per_second: 1000,
             breaker_after: 10,
             breaker_probe: Duration::from_secs(5),
