@@ -72,7 +72,7 @@ impl TestApp {
             metrics: false,
             metrics_bind: None,
             sqlite_max_pages: None,
-            client_timeouts: herald::web::client_limits::ClientTimeouts::default(),
+            client_timeouts: herald::config::ClientTimeouts::default(),
             ingest_events_per_second: 10_000,
             breaker_after: 10,
             breaker_probe: Duration::from_millis(500),

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use herald::web::client_limits::ClientTimeouts;
+use herald::config::ClientTimeouts;
 use herald_tests::TestApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
