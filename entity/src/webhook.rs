@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 /// A subscription of an HTTP endpoint to the account's events.
 ///
 /// The JSON text columns (`headers`, `event_types`, `triggers`, `properties`, `payload_format`,
-/// `filter`, `app_ids`) hold the validated `herald_jobs::spec` types. Secrets are sealed
+/// `filter`, `app_ids`) hold the validated [`crate::spec`] types. Secrets are sealed
 /// (AES-256-GCM); the previous secret stays valid until `previous_secret_expires_at` after a
 /// rotation.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

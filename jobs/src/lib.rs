@@ -1,10 +1,9 @@
 //! Background work and the rules it runs on: the delivery engine (`queue`: claims over the
 //! `deliveries` table; `send`: the HTTP request; `attempt`: settling each attempt and the
-//! delivery policy), housekeeping of expired credentials, the webhook specification (`spec`:
-//! validated configuration, matching, filters, payload templates), request signing (`signing`,
-//! `signing_v1a`)
-//! and encryption of webhook secrets at rest (`sealed`); `can_fail` names deliberately dropped
-//! errors, here and in the app.
+//! delivery policy), housekeeping of expired credentials, request signing (`signing`,
+//! `signing_v1a`) and encryption of webhook secrets at rest (`sealed`); `can_fail` names
+//! deliberately dropped errors, here and in the app. The webhook specification it delivers by is
+//! `entity::spec`.
 
 pub mod attempt;
 pub mod can_fail;
@@ -17,4 +16,3 @@ pub mod sealed;
 pub mod send;
 pub mod signing;
 pub mod signing_v1a;
-pub mod spec;

@@ -14,9 +14,10 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use entity::spec::{EventPattern, Triggers};
+
 use crate::attempt::Transition;
 use crate::queue::QueueError;
-use crate::spec::{EventPattern, Triggers};
 
 /// The breaker of a webhook opened: its deliveries wait while probes test the endpoint.
 pub const FAILING: &str = "herald.webhook.failing";
@@ -236,4 +237,18 @@ pub(crate) async fn postgres(
         sqlx::query(crate::queue::notify_sql()).execute(&mut **txn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::spec::RESERVED_EVENT_NAMES;
+
+    use super::NAMES;
+
+    #[test]
+    fn every_operational_event_name_is_reserved_in_the_spec() {
+        for name in NAMES {
+            assert!(RESERVED_EVENT_NAMES.contains(&name), "{name}");
+        }
+    }
 }

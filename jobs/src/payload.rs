@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::spec::{PayloadFormat, PropertySelection, render_template};
+use entity::spec::{PayloadFormat, PropertySelection, render_template};
 
 /// Everything a payload is built from besides the webhook's configuration.
 #[derive(Debug, Clone, Copy)]

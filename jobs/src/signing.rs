@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 
-use crate::spec::{FieldError, SignatureScheme};
+use entity::spec::{FieldError, SignatureScheme};
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 type HmacSha1 = Hmac<sha1::Sha1>;

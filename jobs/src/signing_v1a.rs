@@ -10,8 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 
+use entity::spec::FieldError;
+
 use crate::signing::SignError;
-use crate::spec::FieldError;
 
 /// The prefix of a signing (private) key.
 pub const SIGNING_KEY_PREFIX: &str = "whsk_";

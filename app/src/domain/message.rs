@@ -153,7 +153,7 @@ pub fn parse(raw: Value, kind: Option<Kind>, prefix: &str, received_at_ms: i64) 
     }
     let name = match kind {
         Kind::Track => match obj.get("event") {
-            Some(Value::String(e)) if herald_jobs::spec::RESERVED_EVENT_NAMES.contains(&e.as_str()) => {
+            Some(Value::String(e)) if entity::spec::RESERVED_EVENT_NAMES.contains(&e.as_str()) => {
                 return Err(err(
                     prefix,
                     "event",

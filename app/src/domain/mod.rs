@@ -32,8 +32,8 @@ pub mod webhooks;
 use sea_orm::DbErr;
 
 /// A problem with one input field: its API name and a sentence a user can act on. Shared with
-/// the webhook specification parsers in `herald_jobs::spec`.
-pub use herald_jobs::spec::FieldError;
+/// the webhook specification parsers in `entity::spec`.
+pub use entity::spec::FieldError;
 
 /// Why a domain operation did not happen. Nothing was written in any of these cases.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,8 @@
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
+use entity::spec::PayloadFormat;
 use herald_jobs::payload::{self, PayloadContext};
-use herald_jobs::spec::PayloadFormat;
 
 use super::DomainResult;
 use super::profiles;

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use entity::spec::{CustomHeaders, Method, SignatureScheme};
 use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::send::Signing;
-use herald_jobs::spec::{CustomHeaders, Method, SignatureScheme};
 
 use crate::domain::DomainResult;
 use crate::domain::webhooks::Webhook;

@@ -107,8 +107,9 @@ fn signature_value(signature: &str) -> Result<HeaderValue, SendError> {
 mod tests {
     use std::time::Duration;
 
+    use entity::spec::{CustomHeaders, Method};
+
     use super::*;
-    use crate::spec::{CustomHeaders, Method};
 
     fn request<'a>(headers: &'a CustomHeaders, signing: Signing<'a>) -> OutboundRequest<'a> {
         OutboundRequest {

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 
+use entity::spec::{CustomHeaders, Method};
+
 pub use attempt::{Attempt, ErrorKind, MAX_RETRY_AFTER, SendError, Verdict, parse_retry_after, verdict_for_status};
 pub use guard::{GuardedResolver, LookupFailed, Refusal, check_url, is_forbidden};
-
-use crate::spec::{CustomHeaders, Method};
 
 /// How many bytes of a response body are kept (and read): enough to show an error page's gist,
 /// little enough that a receiver streaming gigabytes costs nothing.

@@ -7,9 +7,9 @@ mod ssrf;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use entity::spec::{CustomHeaders, Method, SignatureScheme};
 use herald_jobs::send::{Attempt, ErrorKind, OutboundRequest, Sender, SenderConfig, Signing, Verdict};
 use herald_jobs::signing::{self, verify_hmac_sha1_hex, verify_standard};
-use herald_jobs::spec::{CustomHeaders, Method, SignatureScheme};
 use receiver::{Receiver, Reply};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use entity::spec::{CustomHeaders, Method};
 use herald_jobs::send::{Attempt, ErrorKind, MAX_RESPONSE_BODY_BYTES, OutboundRequest, Signing, Verdict};
-use herald_jobs::spec::{CustomHeaders, Method};
 
 use super::receiver::{Receiver, Reply};
 use super::{BODY, local_sender};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use entity::spec::{CustomHeaders, Method};
 use herald_jobs::send::{ErrorKind, OutboundRequest, Sender, SenderConfig, Signing, Verdict};
-use herald_jobs::spec::{CustomHeaders, Method};
 
 use crate::receiver::{Receiver, Reply};
 use crate::{BODY, send_plain};

@@ -7,10 +7,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use serde_json::{Value, json};
 
 use entity::delivery::DeliveryStatus;
+use entity::spec::{EventPattern, EventType};
 use entity::tenant::AccountScoped;
 use entity::{delivery, delivery_attempt};
 use herald_jobs::queue::DeliveryQueue;
-use herald_jobs::spec::{EventPattern, EventType};
 
 use super::{notify, refuse_unless_sendable};
 use crate::db::begin_write;

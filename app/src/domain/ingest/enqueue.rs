@@ -4,9 +4,9 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use entity::delivery::DeliveryStatus;
+use entity::spec::Batching;
 use entity::tenant::AccountScoped;
 use entity::{app, delivery, delivery_item};
-use herald_jobs::spec::Batching;
 
 use crate::domain::message::Message;
 use crate::domain::webhooks::Webhook;

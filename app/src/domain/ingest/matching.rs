@@ -2,9 +2,9 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 
+use entity::spec::{EventType, matches_event};
 use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::spec::{EventType, matches_event};
 
 use crate::domain::DomainResult;
 use crate::domain::message::{Kind, Message};

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use herald_jobs::spec::{
+use entity::spec::{
     AppScope, Batching, CustomHeaders, EventTypes, Filter, Method, PayloadFormat, PropertySelection, SignatureScheme,
     Timeout, Triggers, WebhookUrl,
 };

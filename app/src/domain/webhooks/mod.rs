@@ -14,11 +14,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use serde_json::{Value, json};
 
 use entity::delivery::DeliveryStatus;
+use entity::spec::SignatureScheme;
 use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::sealed::SecretBox;
 use herald_jobs::signing;
-use herald_jobs::spec::SignatureScheme;
 
 use super::audit::{self, Actor, ActorKind, Entry, REDACTED};
 use super::page::{Page, PageRequest};

@@ -5,10 +5,10 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set};
 
 use entity::delivery::{self, DeliveryStatus};
+use entity::spec::Triggers;
 use entity::tenant::AccountScoped;
 use entity::webhook;
 use herald_jobs::ops::{self, Endpoint};
-use herald_jobs::spec::Triggers;
 
 use crate::domain::{DomainResult, stored_json};
 

@@ -2,8 +2,9 @@
 //! optional rate limit and optional ordering. The delivery queue enforces them across every
 //! process (`herald_jobs::queue`'s fair claim); here they are only parsed and kept.
 
+use entity::spec::parse_whole_number;
+
 use crate::domain::validate::Errors;
-use herald_jobs::spec::parse_whole_number;
 
 /// Default of [`Pace::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;

@@ -1,12 +1,12 @@
-//! The stored form of a webhook: JSON text columns holding the `herald_jobs::spec` types.
+//! The stored form of a webhook: JSON text columns holding the `entity::spec` types.
 
 use super::pace::{DEFAULT_MAX_IN_FLIGHT, Pace};
 use sea_orm::{ActiveValue::NotSet, Set};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use entity::spec::{Batching, PayloadFormat};
 use entity::webhook;
-use herald_jobs::spec::{Batching, PayloadFormat};
 
 use super::input::WebhookSpec;
 use crate::domain::DomainResult;

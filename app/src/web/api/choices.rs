@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use entity::delivery_attempt;
-use herald_jobs::spec;
+use entity::spec;
 
 use crate::domain::deliveries::Stage;
 use crate::domain::roles;

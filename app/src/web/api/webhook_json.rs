@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use herald_jobs::spec::{Batching, PayloadFormat};
+use entity::spec::{Batching, PayloadFormat};
 
 use super::choices;
 use crate::domain::webhooks::{FilterRows, Webhook, WebhookInput};

@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use herald_jobs::spec::EventType;
+use entity::spec::EventType;
 
 use super::health::SummaryView;
 use super::tokens::CursorQuery;
