@@ -1,4 +1,7 @@
-//! Random secrets, hashing of stored credentials, password hashing and the server's secret key.
+//! Random secrets, hashing of stored credentials, password hashing, the server's secret key and
+//! the boxes it keys for secrets stored encrypted ([`sealed`]).
+
+pub mod sealed;
 
 use std::io::Write;
 use std::path::Path;
@@ -8,6 +11,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+use sealed::SecretBox;
 
 /// `n` random bytes from the operating system, hex-encoded (2n characters).
 ///
@@ -105,8 +110,8 @@ impl SecretKey {
     /// # Panics
     /// Never: keys are at least 32 bytes by construction.
     #[must_use]
-    pub fn secret_box(&self) -> herald_jobs::sealed::SecretBox {
-        herald_jobs::sealed::SecretBox::new(&self.0).expect("secret keys are at least 32 bytes")
+    pub fn secret_box(&self) -> SecretBox {
+        SecretBox::new(&self.0).expect("secret keys are at least 32 bytes")
     }
 
     /// The box that seals one-time flash cookies (see `web::flash`), keyed from a value derived
@@ -116,9 +121,8 @@ impl SecretKey {
     /// # Panics
     /// Never: the derived value is 64 bytes.
     #[must_use]
-    pub fn flash_box(&self) -> herald_jobs::sealed::SecretBox {
-        herald_jobs::sealed::SecretBox::new(self.sign("flash cookies", "v1").as_bytes())
-            .expect("a derived key is 64 bytes")
+    pub fn flash_box(&self) -> SecretBox {
+        SecretBox::new(self.sign("flash cookies", "v1").as_bytes()).expect("a derived key is 64 bytes")
     }
 
     /// HMAC-SHA256 of `message` under a key derived for `purpose`, hex-encoded.

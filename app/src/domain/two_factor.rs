@@ -15,13 +15,13 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use entity::tenant::AccountScoped;
 use entity::{recovery_code, session, user};
-use herald_jobs::sealed::SecretBox;
 
 use super::audit::{self, Actor};
 use super::auth::{self, Origin, verify_password};
 use super::security::user_entry;
 use super::{DomainError, DomainResult};
 use crate::crypto;
+use crate::crypto::sealed::SecretBox;
 use crate::db::begin_write;
 use crate::timestamps::now_ms;
 

@@ -34,7 +34,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub key: SecretKey,
     /// Seals and opens stored webhook secrets (derived from `key`).
-    pub secrets: Arc<herald_jobs::sealed::SecretBox>,
+    pub secrets: Arc<crate::crypto::sealed::SecretBox>,
     /// Public base URL, e.g. `http://127.0.0.1:8080` (invite links).
     pub base_url: Arc<str>,
     /// Cookies get `Secure` when the base URL is https.

@@ -14,9 +14,9 @@ use sea_orm::{DatabaseConnection, DbErr};
 use entity::spec::{CustomHeaders, Method, SignatureScheme};
 use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::sealed::SecretBox;
 use herald_jobs::send::Signing;
 
+use crate::crypto::sealed::SecretBox;
 use crate::domain::DomainResult;
 use crate::domain::webhooks::Webhook;
 

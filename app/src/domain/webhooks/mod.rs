@@ -17,13 +17,13 @@ use entity::delivery::DeliveryStatus;
 use entity::spec::SignatureScheme;
 use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::sealed::SecretBox;
 use herald_jobs::signing;
 
 use super::audit::{self, Actor, ActorKind, Entry, REDACTED};
 use super::page::{Page, PageRequest};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
+use crate::crypto::sealed::SecretBox;
 use crate::db::begin_write;
 use crate::timestamps::now_ms;
 

@@ -1,6 +1,11 @@
-//! Encryption at rest for webhook secrets. Signing needs the secret itself (a hash would not do), so
-//! it is stored sealed with AES-256-GCM under a key derived from the server's master key: a leaked
-//! database alone does not reveal any secret, and a sealed value altered in storage is detected.
+//! Encryption at rest for secrets Herald must read back: webhook signing secrets (the worker
+//! opens them to sign) and two-factor seeds; flash cookies use the same box under a key of their
+//! own. Signing needs the secret itself (a hash would not do), so it is stored sealed with
+//! AES-256-GCM under a key derived from the server's master key: a leaked database alone does not
+//! reveal any secret, and a sealed value altered in storage is detected.
+//!
+//! It lives in the app, beside the master key ([`super::SecretKey`]) that keys every box: only
+//! the app seals and opens; the delivery engine is handed secrets already opened.
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
