@@ -1,13 +1,20 @@
-//! Background work and the rules it runs on: the delivery engine (`queue`: claims over the
-//! `deliveries` table; `send`: the HTTP request; `attempt`: settling each attempt and the
-//! delivery policy), housekeeping of expired credentials, request signing (`signing`,
-//! `signing_v1a`); `can_fail` names deliberately dropped errors, here and in the app. The webhook
-//! specification it delivers by is `entity::spec`; secrets arrive already opened (sealing at rest
-//! is the app's, `herald::crypto::sealed`).
+//! The delivery engine: everything between a `deliveries` row and the receiver's answer.
+//!
+//! - `queue`: claims over the `deliveries` table, fair across webhooks, with their pace;
+//! - `payload`: the JSON body of an event or a batch, frozen in the delivery;
+//! - `send`: the HTTP request of one attempt, SSRF-guarded and time-boxed;
+//! - `signing`, `signing_v1a`: the signature headers over the exact bytes sent;
+//! - `attempt`: settling each attempt with its outcome, and the delivery policy (retries,
+//!   breaker, auto-disable);
+//! - `ops`: the operational events a breaker transition emits;
+//! - `metric_names`: the metrics the engine records;
+//! - `can_fail`: names deliberately dropped errors, here and in the app.
+//!
+//! What a webhook is configured to do comes validated from `entity::spec`; secrets arrive already
+//! opened (sealing at rest is the app's, `herald::crypto::sealed`).
 
 pub mod attempt;
 pub mod can_fail;
-pub mod housekeeping;
 pub mod metric_names;
 pub mod ops;
 pub mod payload;

@@ -3,6 +3,7 @@
 //! `herald worker` runs only them; any number of processes can share one PostgreSQL database.
 
 mod deliver;
+mod housekeeping;
 mod webhooks;
 
 pub use deliver::{WorkerState, deliver, message_id};
@@ -106,7 +107,7 @@ pub async fn maintenance(db: DatabaseConnection, m: Maintenance) {
 
 /// Expired sessions, invitations and login-failure records.
 pub async fn housekeeping(db: DatabaseConnection) {
-    herald_jobs::housekeeping::run(db, HOUSEKEEPING_EVERY, now_ms).await;
+    housekeeping::run(db, HOUSEKEEPING_EVERY, now_ms).await;
 }
 
 fn hostname() -> String {

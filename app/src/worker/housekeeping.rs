@@ -1,10 +1,12 @@
-//! Deletes what has expired: login sessions, unused invitations and old login-failure records.
-//! Safe to run in any number of processes at once: each pass is a set of idempotent deletes.
+//! Deletes what has expired: login sessions, unused invitations and old login-failure records,
+//! the dashboard's sign-in state (so it is the app's work, not the delivery engine's). Safe to
+//! run in any number of processes at once: each pass is a set of idempotent deletes.
 
 use std::time::Duration;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+use entity::tenant::AccountScoped;
 use entity::{invitation, login_failure, session};
 
 /// Login failures older than this no longer count towards throttling (the window is 15 minutes).
@@ -18,17 +20,18 @@ pub struct Swept {
     pub login_failures: u64,
 }
 
-/// One housekeeping pass at time `now_ms`.
+/// One housekeeping pass at time `now_ms`, over every account: expiry is maintenance, not a
+/// request of one tenant.
 ///
 /// # Errors
 /// Database failure; nothing is half-done that the next pass would not finish.
 pub async fn sweep(db: &DatabaseConnection, now_ms: i64) -> Result<Swept, DbErr> {
-    let sessions = session::Entity::delete_many()
+    let sessions = session::Entity::delete_many_across_accounts()
         .filter(session::Column::ExpiresAt.lte(now_ms))
         .exec(db)
         .await?
         .rows_affected;
-    let invitations = invitation::Entity::delete_many()
+    let invitations = invitation::Entity::delete_many_across_accounts()
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::ExpiresAt.lte(now_ms))
         .exec(db)
