@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::membership::Role;
+
 /// A pending invitation to join an account. The link's secret is shown once; only its hash is kept.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
@@ -8,7 +10,8 @@ pub struct Model {
     pub id: i64,
     pub account_id: i64,
     pub email: String,
-    pub role: String,
+    /// The role the invitee gets on accepting.
+    pub role: Role,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub invited_by_user_id: i64,

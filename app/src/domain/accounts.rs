@@ -3,10 +3,11 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
-use entity::{account, membership, user};
+use entity::membership::{self, Role};
+use entity::{account, user};
 
 use super::audit::{self, Actor, ActorKind, Entry};
-use super::roles::Role;
+use super::roles::RoleRules;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult, apps};
 use crate::crypto;
@@ -73,7 +74,7 @@ pub async fn signup(
     membership::ActiveModel {
         account_id: Set(account.id),
         user_id: Set(user.id),
-        role: Set(Role::Owner.as_str().to_owned()),
+        role: Set(Role::Owner),
         created_at: Set(now),
         ..Default::default()
     }

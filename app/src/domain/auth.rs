@@ -6,11 +6,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::membership::Role;
 use entity::tenant::AccountScoped;
 use entity::{account, login_failure, membership, session, user};
 
 use super::audit::{self, Actor, ActorKind, Entry};
-use super::roles::Role;
 use super::{DomainError, DomainResult, validate};
 use crate::crypto::{self, DUMMY_PASSWORD_HASH};
 use crate::timestamps::now_ms;
@@ -234,7 +234,7 @@ pub async fn role_in(conn: &impl ConnectionTrait, user_id: i64, account_id: i64)
         .filter(membership::Column::UserId.eq(user_id))
         .one(conn)
         .await?;
-    Ok(m.map(|m| Role::from_stored(&m.role)))
+    Ok(m.map(|m| m.role))
 }
 
 /// Every account the user belongs to, oldest membership first, with the role held there.
@@ -256,11 +256,10 @@ pub async fn accounts_of(db: &DatabaseConnection, user_id: i64) -> DomainResult<
     Ok(rows
         .into_iter()
         .filter_map(|m| {
-            let role = Role::from_stored(&m.role);
             accounts
                 .iter()
                 .find(|a| a.id == m.account_id)
-                .map(|a| (a.clone(), role))
+                .map(|a| (a.clone(), m.role))
         })
         .collect())
 }

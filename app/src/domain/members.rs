@@ -9,12 +9,13 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::membership::{self, Role};
 use entity::tenant::AccountScoped;
-use entity::{account, invitation, membership, user};
+use entity::{account, invitation, user};
 
 use super::audit::{self, Actor, ActorKind, Entry};
 use super::auth::{self, Origin};
-use super::roles::Role;
+use super::roles::RoleRules;
 use super::validate::{self, Errors};
 use super::{DomainError, DomainResult};
 use crate::crypto;
@@ -24,12 +25,11 @@ use crate::timestamps::now_ms;
 /// How long an invite link stays valid: 7 days.
 pub const INVITE_TTL_MS: i64 = 7 * 86_400_000;
 
-/// A member as listed on the Members page.
+/// A member as listed on the Members page (the role is `membership.role`).
 #[derive(Debug, Clone)]
 pub struct Member {
     pub membership: membership::Model,
     pub email: String,
-    pub role: Role,
 }
 
 /// Every member of the account, oldest first.
@@ -53,12 +53,7 @@ pub async fn list(db: &DatabaseConnection, account_id: i64) -> DomainResult<Vec<
                 .find(|u| u.id == m.user_id)
                 .map(|u| u.email.clone())
                 .unwrap_or_default();
-            let role = Role::from_stored(&m.role);
-            Member {
-                membership: m,
-                email,
-                role,
-            }
+            Member { membership: m, email }
         })
         .collect())
 }
@@ -133,7 +128,7 @@ pub async fn invite(
     let created = invitation::ActiveModel {
         account_id: Set(actor.account_id),
         email: Set(email.clone()),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         token_hash: Set(crypto::sha256_hex(&secret)),
         invited_by_user_id: Set(actor.user_id().unwrap_or_default()),
         created_at: Set(now),
@@ -262,7 +257,7 @@ pub async fn accept(
         membership::ActiveModel {
             account_id: Set(inv.account_id),
             user_id: Set(user.id),
-            role: Set(inv.role.clone()),
+            role: Set(inv.role),
             created_at: Set(now_ms()),
             ..Default::default()
         }
@@ -288,7 +283,7 @@ pub async fn accept(
         target_type: "user",
         target_id: Some(user.id.to_string()),
         target_label: user.email.clone(),
-        diff: json!({ "role": { "before": null, "after": inv.role } }),
+        diff: json!({ "role": { "before": null, "after": inv.role.as_str() } }),
     };
     audit::record(&txn, &actor, entry).await?;
     txn.commit().await?;
@@ -308,7 +303,7 @@ async fn member_in(
 
 async fn owner_count(conn: &impl ConnectionTrait, account_id: i64) -> DomainResult<u64> {
     Ok(membership::Entity::find_in(account_id)
-        .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+        .filter(membership::Column::Role.eq(Role::Owner))
         .count(conn)
         .await?)
 }
@@ -339,7 +334,7 @@ pub async fn change_role(
     let new_role = Role::parse("role", role).map_err(|e| DomainError::Invalid(vec![e]))?;
     let txn = begin_write(db).await?;
     let m = member_in(&txn, actor.account_id, membership_id).await?;
-    let old_role = Role::from_stored(&m.role);
+    let old_role = m.role;
     can_manage(actor_role, old_role)?;
     can_manage(actor_role, new_role)?;
     if old_role == new_role {
@@ -350,7 +345,7 @@ pub async fn change_role(
     }
     let email = email_of(&txn, m.user_id).await?;
     let mut active: membership::ActiveModel = m.into();
-    active.role = Set(new_role.as_str().to_owned());
+    active.role = Set(new_role);
     membership::Entity::update_in(actor.account_id, active)?
         .exec(&txn)
         .await?;
@@ -374,7 +369,7 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, actor_role: Role, me
     actor_role.require_write()?;
     let txn = begin_write(db).await?;
     let m = member_in(&txn, actor.account_id, membership_id).await?;
-    let role = Role::from_stored(&m.role);
+    let role = m.role;
     can_manage(actor_role, role)?;
     if role == Role::Owner && owner_count(&txn, actor.account_id).await? <= 1 {
         return Err(DomainError::Forbidden(LAST_OWNER.into()));

@@ -1,58 +1,37 @@
-//! Membership roles and API token scopes.
+//! What membership roles allow (the set of roles is `entity::membership::Role`) and API token
+//! scopes (a set stored as one comma-separated column, so parsed here rather than by sea-orm).
 
-use super::{DomainError, validate::field_error};
+use entity::membership::Role;
 
-/// What a member may do in an account. Viewers read everything and change nothing; admins
-/// change everything except owners; owners also manage owners.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Admin,
-    Owner,
-}
+use super::{DomainError, FieldError, validate::field_error};
 
-impl Role {
-    /// All roles, most powerful first (for select boxes).
-    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Viewer];
-
-    /// The stored and displayed name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// Parses a role name.
+/// The app's rules on a member's [`Role`] (the stored set lives on the entity): parsing a role
+/// a person typed, and who may change settings. An extension trait, so callers keep writing
+/// `Role::parse(..)` and `role.require_write()`.
+pub trait RoleRules: Sized {
+    /// Parses a role name typed by a person.
     ///
     /// # Errors
     /// An unknown name, reported on `field`.
-    pub fn parse(field: &str, value: &str) -> Result<Role, super::FieldError> {
-        match value.trim() {
-            "owner" => Ok(Role::Owner),
-            "admin" => Ok(Role::Admin),
-            "viewer" => Ok(Role::Viewer),
-            other => Err(field_error(
-                field,
-                format!("Unknown role \"{other}\": use owner, admin or viewer."),
-            )),
-        }
-    }
-
-    /// Reads a stored role; an unexpected value is treated as the least privileged.
-    #[must_use]
-    pub fn from_stored(value: &str) -> Role {
-        Role::parse("role", value).unwrap_or(Role::Viewer)
-    }
+    fn parse(field: &str, value: &str) -> Result<Self, FieldError>;
 
     /// Owners and admins change settings; viewers only read.
     ///
     /// # Errors
     /// [`DomainError::Forbidden`] for viewers.
-    pub fn require_write(self) -> Result<(), DomainError> {
+    fn require_write(self) -> Result<(), DomainError>;
+}
+
+impl RoleRules for Role {
+    fn parse(field: &str, value: &str) -> Result<Role, FieldError> {
+        let value = value.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == value)
+            .ok_or_else(|| field_error(field, format!("Unknown role \"{value}\": use owner, admin or viewer.")))
+    }
+
+    fn require_write(self) -> Result<(), DomainError> {
         if self >= Role::Admin {
             Ok(())
         } else {
@@ -103,7 +82,7 @@ impl Scopes {
     ///
     /// # Errors
     /// An unknown name, or no scope at all.
-    pub fn parse<S: AsRef<str>>(field: &str, names: &[S]) -> Result<Scopes, super::FieldError> {
+    pub fn parse<S: AsRef<str>>(field: &str, names: &[S]) -> Result<Scopes, FieldError> {
         let mut s = Scopes::default();
         for name in names {
             match name.as_ref().trim() {
@@ -181,6 +160,14 @@ mod tests {
         assert!(!rw.contains(Scopes::parse("s", &["ingest"]).unwrap()));
         assert!(Scopes::parse("scopes", &["admin"]).is_err());
         assert!(Scopes::parse::<&str>("scopes", &[]).is_err());
+    }
+
+    #[test]
+    fn roles_parse_trimmed_and_name_the_field() {
+        assert_eq!(Role::parse("role", " admin ").unwrap(), Role::Admin);
+        let e = Role::parse("role", "root").unwrap_err();
+        assert_eq!(e.field, "role");
+        assert!(e.message.contains("Unknown role \"root\""), "{}", e.message);
     }
 
     #[test]

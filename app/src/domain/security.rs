@@ -6,12 +6,12 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
+use entity::membership::Role;
 use entity::tenant::AccountScoped;
 use entity::{account, session, user};
 
 use super::audit::{self, Actor, Entry};
 use super::auth::{hash_password, verify_password};
-use super::roles::Role;
 use super::{DomainError, DomainResult, validate};
 use crate::db::begin_write;
 use crate::timestamps::now_ms;

@@ -17,11 +17,13 @@ use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa_actix_web::OpenApiFactory;
 
+use entity::membership::Role;
+
 use super::api::Caller;
 use super::error::{ApiError, PageError};
 use super::session::CurrentUser;
 use crate::domain::DomainError;
-use crate::domain::roles::{Role, Scope};
+use crate::domain::roles::{RoleRules, Scope};
 
 /// What a group of dashboard routes asks of the signed-in member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,13 +8,13 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use entity::membership::Role;
 use entity::{account, session, user};
 
 use super::AppState;
 use super::error::PageError;
 use crate::domain::audit::{Actor, ActorKind};
 use crate::domain::auth;
-use crate::domain::roles::Role;
 
 const COOKIE: &str = "herald_session";
 

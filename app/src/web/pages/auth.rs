@@ -188,7 +188,7 @@ struct InvitePage {
     secret: String,
     account_name: String,
     email: String,
-    role: String,
+    role: &'static str,
     has_login: bool,
     error: Option<String>,
 }
@@ -205,7 +205,7 @@ async fn invite_view(
         secret: secret.to_owned(),
         account_name: open.account_name,
         email: open.invitation.email,
-        role: open.invitation.role,
+        role: open.invitation.role.as_str(),
         has_login: open.has_login,
         error,
     })

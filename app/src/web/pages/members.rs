@@ -5,9 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use entity::membership::Role;
+
 use super::auth::Empty;
 use super::{Chrome, FormErrors, form_status, render, see_other};
-use crate::domain::roles::Role;
+use crate::domain::roles::RoleRules;
 use crate::domain::{DomainError, members};
 use crate::web::AppState;
 use crate::web::csrf::CsrfForm;
@@ -27,7 +29,7 @@ struct MemberRow {
 struct InvitationRow {
     id: i64,
     email: String,
-    role: String,
+    role: &'static str,
     expires: When,
 }
 
@@ -54,7 +56,7 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
             id: m.membership.id,
             is_you: m.membership.user_id == user.user.id,
             email: m.email,
-            role: m.role.as_str(),
+            role: m.membership.role.as_str(),
             since: When::at(m.membership.created_at),
         })
         .collect();
@@ -64,7 +66,7 @@ async fn view(req: &HttpRequest, state: &AppState, user: &CurrentUser) -> Result
         .map(|i| InvitationRow {
             id: i.id,
             email: i.email,
-            role: i.role,
+            role: i.role.as_str(),
             expires: When::at(i.expires_at),
         })
         .collect();

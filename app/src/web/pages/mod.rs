@@ -25,6 +25,7 @@ use askama::Template;
 use super::error::PageError;
 use super::session::CurrentUser;
 use crate::domain::FieldError;
+use crate::domain::roles::RoleRules;
 
 /// `/`: the overview when signed in, the login otherwise.
 #[tracing::instrument(skip_all)]

@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use entity::membership::Role;
+
 use super::auth::Empty;
 use super::{Chrome, FormErrors, form_status, is_form_error, redirect_with_cookie, render, see_other};
-use crate::domain::roles::Role;
 use crate::domain::two_factor::{self, Setup};
 use crate::domain::{DomainError, auth, security};
 use crate::web::AppState;
