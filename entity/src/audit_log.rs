@@ -8,8 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub account_id: i64,
-    /// `user`, `token` or `system`.
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub actor_id: Option<i64>,
     pub actor_label: String,
     pub action: String,
@@ -27,3 +26,37 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What kind of principal acted, stored as its lower-case name in `audit_log.actor_type`.
+/// `actor_id` is the user's or token's id, and absent for [`ActorType::System`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ActorType {
+    /// A signed-in person.
+    #[sea_orm(string_value = "user")]
+    User,
+    /// An API token.
+    #[sea_orm(string_value = "token")]
+    Token,
+    /// Herald itself (e.g. a login-throttling notice).
+    #[sea_orm(string_value = "system")]
+    System,
+}
+
+impl ActorType {
+    /// The stored and displayed name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Token => "token",
+            Self::System => "system",
+        }
+    }
+}
+
+impl std::fmt::Display for ActorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

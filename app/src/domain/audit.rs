@@ -3,7 +3,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
 
-use entity::audit_log;
+use entity::audit_log::{self, ActorType};
 use entity::tenant::AccountScoped;
 
 use super::{
@@ -25,7 +25,7 @@ pub struct Actor {
     pub user_agent: Option<String>,
 }
 
-/// The principal behind an [`Actor`].
+/// The principal behind an [`Actor`]; recorded as an [`ActorType`] with its id and name.
 #[derive(Debug, Clone)]
 pub enum ActorKind {
     User {
@@ -80,13 +80,13 @@ pub struct Entry {
 /// Database failure.
 pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, entry: Entry) -> Result<(), sea_orm::DbErr> {
     let (actor_type, actor_id, actor_label) = match &actor.kind {
-        ActorKind::User { id, email } => ("user", Some(*id), email.clone()),
-        ActorKind::Token { id, name } => ("token", Some(*id), name.clone()),
-        ActorKind::System => ("system", None, "Herald".to_owned()),
+        ActorKind::User { id, email } => (ActorType::User, Some(*id), email.clone()),
+        ActorKind::Token { id, name } => (ActorType::Token, Some(*id), name.clone()),
+        ActorKind::System => (ActorType::System, None, "Herald".to_owned()),
     };
     let row = audit_log::ActiveModel {
         account_id: Set(actor.account_id),
-        actor_type: Set(actor_type.to_owned()),
+        actor_type: Set(actor_type),
         actor_id: Set(actor_id),
         actor_label: Set(actor_label),
         action: Set(entry.action.to_owned()),

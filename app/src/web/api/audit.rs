@@ -43,7 +43,7 @@ impl TryFrom<audit_log::Model> for AuditOut {
             id: r.id,
             action: r.action,
             actor: Party {
-                kind: r.actor_type,
+                kind: r.actor_type.as_str().to_owned(),
                 id: r.actor_id.map(|i| i.to_string()),
                 label: r.actor_label,
             },
