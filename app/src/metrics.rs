@@ -33,6 +33,8 @@ use metrics::{Unit, describe_counter, describe_gauge, describe_histogram, gauge}
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
+use entity::delivery::DeliveryStatus;
+
 use crate::config::Config;
 use crate::timestamps::now_ms;
 
@@ -148,7 +150,8 @@ fn describe() {
 /// the partial `deliveries_due (lane, next_attempt_at) WHERE status = 'pending'` for pending
 /// rows and the partial `deliveries_lease (lease_until) WHERE lease_until IS NOT NULL` for
 /// in-flight ones (only in-flight rows hold a lease). Counts stop at [`DEPTH_CAP`]; the
-/// oldest due row is the first index entry of its lane.
+/// oldest due row is the first index entry of its lane. Each count is named after the status
+/// it counts and its lane (`pending0`, `in_flight1`), as [`refresh_queue_gauges`] reads them.
 fn queue_sql(backend: DbBackend) -> String {
     let (now, due, leased) = match backend {
         DbBackend::Postgres => (
@@ -189,9 +192,9 @@ async fn refresh_queue_gauges(db: &DatabaseConnection) -> Result<(), sea_orm::Db
         .await?
         .ok_or_else(|| sea_orm::DbErr::Custom("the queue depth query returned no row".into()))?;
     for (lane, label) in [(0, "0"), (1, "1")] {
-        for (status, column) in [("pending", "pending"), ("in_flight", "in_flight")] {
-            let n: i64 = row.try_get("", &format!("{column}{lane}"))?;
-            gauge!(QUEUE_DEPTH, "lane" => label, "status" => status).set(n as f64);
+        for status in [DeliveryStatus::Pending, DeliveryStatus::InFlight] {
+            let n: i64 = row.try_get("", &format!("{status}{lane}"))?;
+            gauge!(QUEUE_DEPTH, "lane" => label, "status" => status.as_str()).set(n as f64);
         }
         let oldest: Option<i64> = row.try_get("", &format!("oldest{lane}"))?;
         let age_ms = oldest.map_or(0, |due| (now - due).max(0));

@@ -178,15 +178,16 @@ pub(crate) async fn settle_loop(queue: DeliveryQueue, mut rx: mpsc::UnboundedRec
     }
 }
 
-/// Outcome counters and the receivers' response times of a committed batch.
+/// Outcome counters and the receivers' response times of a committed batch. The `outcome`
+/// label is the delivery's new status, except `retry` for one left pending for another attempt.
 fn count(rows: &[&Settled]) {
     let durations = metrics::histogram!(ATTEMPT_DURATION);
     let mut by_outcome = [0u64; 4];
     for s in rows {
         let i = match s.status {
-            entity::delivery::DeliveryStatus::Succeeded => 0,
-            entity::delivery::DeliveryStatus::Pending => 1,
-            entity::delivery::DeliveryStatus::Cancelled => 3,
+            DeliveryStatus::Succeeded => 0,
+            DeliveryStatus::Pending => 1,
+            DeliveryStatus::Cancelled => 3,
             _ => 2,
         };
         by_outcome[i] += 1;
@@ -194,10 +195,13 @@ fn count(rows: &[&Settled]) {
             durations.record(f64::from(row.duration_ms) / 1000.0);
         }
     }
-    for (outcome, n) in ["succeeded", "retry", "failed", "cancelled"]
-        .into_iter()
-        .zip(by_outcome)
-    {
+    let outcomes = [
+        DeliveryStatus::Succeeded.as_str(),
+        "retry",
+        DeliveryStatus::Failed.as_str(),
+        DeliveryStatus::Cancelled.as_str(),
+    ];
+    for (outcome, n) in outcomes.into_iter().zip(by_outcome) {
         if n > 0 {
             metrics::counter!(DELIVERIES, "outcome" => outcome).increment(n);
         }

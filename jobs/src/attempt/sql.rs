@@ -238,7 +238,7 @@ fn pg_update<'a>(
         .bind(cols.5)
         .bind(cols.6)
         .bind(cols.7)
-        .bind(vec!["in_flight"; n])
+        .bind(vec![DeliveryStatus::InFlight.as_str(); n])
         .bind(now)
 }
 

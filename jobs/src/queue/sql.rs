@@ -19,6 +19,8 @@ use std::sync::Arc;
 use sea_orm::DbBackend;
 use sqlx::{PgPool, Row, SqlitePool};
 
+use entity::delivery::DeliveryStatus;
+
 use super::{ClaimedDelivery, QueueError};
 
 /// Makes expired leases due now (lane kept). `?1` = now (unix ms).
@@ -82,7 +84,7 @@ impl Pool {
             Self::Postgres(pool) => {
                 let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
                 let leases: Vec<i64> = rows.iter().map(|r| r.1).collect();
-                let current = vec!["in_flight"; rows.len()];
+                let current = vec![DeliveryStatus::InFlight.as_str(); rows.len()];
                 let mut txn = pool.begin().await?;
                 sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await?;
                 let done = sqlx::query(PG_RELEASE)
