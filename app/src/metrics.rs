@@ -14,8 +14,8 @@
 //! | `herald_group_commit_seconds` | histogram | `writer` | time of one such transaction, from `BEGIN` (on SQLite that includes waiting for the one writer connection) to `COMMIT` or rollback | as above |
 //! | `herald_queue_depth` | gauge | `lane` (`0` new, `1` retries), `status` (`pending`, `in_flight`) | deliveries in that state; counting stops at [`DEPTH_CAP`] | the scrape, from the database |
 //! | `herald_queue_oldest_due_age_seconds` | gauge | `lane` | how long the oldest pending delivery that is due has waited (0 when none) | the scrape, from the database |
-//! | `herald_deliveries_total` | counter | `outcome` (`succeeded`, `retry`, `failed`, `cancelled`) | settled claims by what became of the delivery | `herald_jobs::attempt`, after the commit |
-//! | `herald_attempt_duration_seconds` | histogram | – | the receiver's time for one recorded attempt, request to response | `herald_jobs::attempt`, after the commit |
+//! | `herald_deliveries_total` | counter | `outcome` (`succeeded`, `retry`, `failed`, `cancelled`) | settled claims by what became of the delivery | `herald_jobs::queue::attempt`, after the commit |
+//! | `herald_attempt_duration_seconds` | histogram | – | the receiver's time for one recorded attempt, request to response | `herald_jobs::queue::attempt`, after the commit |
 //! | `herald_queue_claim_seconds` | histogram | – | one claim (lane 0 and, when due, lane 1) | the queue backend |
 //! | `herald_queue_claim_rows` | histogram | – | rows one claim took | the queue backend |
 //!

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apalis::prelude::{BoxDynError, Data, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
-use herald_jobs::attempt::Outcome;
+use herald_jobs::queue::attempt::Outcome;
 use herald_jobs::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig};
 use herald_jobs::send::{Attempt, Verdict};
 use migration::{Migrator, MigratorTrait};

@@ -1,7 +1,7 @@
 //! The delivery handler: one attempt of one claimed delivery. It sends the frozen body (read by
 //! the claim) to the webhook's current version (from the process's [`WebhookCache`]), signed,
 //! and reports what happened as an [`Outcome`]; the queue's settle layer records the attempt
-//! and the delivery's next state in one commit (see `herald_jobs::attempt` for the policy).
+//! and the delivery's next state in one commit (see `herald_jobs::queue::attempt` for the policy).
 //! A `410 Gone` also disables the webhook here, with an audit row.
 
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use sea_orm::{DatabaseConnection, QuerySelect};
 
 use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::attempt::Outcome;
 use herald_jobs::queue::ClaimedDelivery;
+use herald_jobs::queue::attempt::Outcome;
 use herald_jobs::send::{OutboundRequest, Sender, Verdict};
 
 use super::webhooks::WebhookCache;

@@ -5,11 +5,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::{EventType, EventTypes, FieldError, indexed, plural, to_de_error};
 
 /// Event names Herald itself produces: the derived visitor events, which carry a different body
-/// (the visit object), and the operational events of `herald_jobs::ops` about a tenant's
+/// (the visit object), and the operational events of `herald_jobs::queue::ops` about a tenant's
 /// endpoints. `*` and prefix patterns never match them: a webhook gets them only by naming them
 /// exactly, and a tenant cannot send a track event with these names.
 ///
-/// Written out because the producers sit in crates above this one; `herald_jobs::ops` tests that
+/// Written out because the producers sit in crates above this one; `herald_jobs::queue::ops` tests that
 /// each operational event name it emits is listed here.
 pub const RESERVED_EVENT_NAMES: [&str; 5] = [
     "NEW_VISIT",

@@ -29,7 +29,7 @@ use tokio::sync::{Notify, mpsc};
 use super::budget::{Local, Slot};
 use super::claim::{Claimed, claim};
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
-use crate::attempt::{SettleLayer, SettleMsg, settle_loop};
+use crate::queue::attempt::{SettleLayer, SettleMsg, settle_loop};
 
 /// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
 /// [`BackendConfig::Layer`] ([`SettleLayer`]) writes each outcome; `poll_close` hands claimed

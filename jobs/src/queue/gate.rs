@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::now_ms;
-use crate::attempt::Transition;
+use crate::queue::ops::Transition;
 
 /// How many times its cap a webhook may have claimed and not yet sent in one process.
 pub(crate) const PIPELINE: usize = 4;

@@ -2,7 +2,7 @@
 //!
 //! Rows are inserted by Herald's own code (in the business transaction); the queue claims due
 //! rows with everything needed to send them, hands them to a plain apalis worker, and the
-//! backend's layer settles each outcome ([`crate::attempt`], which also states the policy):
+//! backend's layer settles each outcome ([`crate::queue::attempt`], which also states the policy):
 //!
 //! ```text
 //! let queue = DeliveryQueue::new(db.clone(), QueueConfig::for_concurrency(64));
@@ -20,6 +20,7 @@
 //! on PostgreSQL it also runs [`notify_sql`] inside its transaction and every process runs
 //! [`DeliveryQueue::listen_postgres`]. A poll every [`QueueConfig::poll`] covers the rest.
 
+pub mod attempt;
 mod backend;
 pub(crate) mod budget;
 mod claim;
@@ -27,6 +28,7 @@ mod config;
 pub(crate) mod fair;
 pub(crate) mod fair_sql;
 pub(crate) mod gate;
+pub mod ops;
 mod sql;
 
 #[cfg(test)]
@@ -198,7 +200,7 @@ impl DeliveryQueue {
 
     /// A fresh apalis backend for one worker (call it in the `Monitor` factory, once per
     /// worker start). It implements `Backend` + `BackendConfig` with `Kind = Ephemeral`,
-    /// `Args = ClaimedDelivery` and the [`SettleLayer`](crate::attempt::SettleLayer) as its layer.
+    /// `Args = ClaimedDelivery` and the [`SettleLayer`](crate::queue::attempt::SettleLayer) as its layer.
     #[must_use]
     pub fn backend(&self) -> DeliveryBackend {
         DeliveryBackend::new(self.clone())

@@ -1,5 +1,5 @@
 //! The queue's SQL for SQLite and PostgreSQL: reap, release (settling an outcome is
-//! [`crate::attempt`]'s).
+//! [`crate::queue::attempt`]'s).
 //!
 //! Every statement is one write (SQLite: one autocommit statement; PostgreSQL: one statement,
 //! or one short transaction for the release). The plans were checked with realistic data

@@ -56,15 +56,15 @@ pub const BUILTINS: [(&str, &str); 5] = [
         "Built in: derived by Herald from page events, the first page of a visit.",
     ),
     (
-        herald_jobs::ops::FAILING,
+        herald_jobs::queue::ops::FAILING,
         "Built in: Herald paused one of your webhooks because its endpoint kept failing (circuit breaker open).",
     ),
     (
-        herald_jobs::ops::RECOVERED,
+        herald_jobs::queue::ops::RECOVERED,
         "Built in: the endpoint of a paused webhook answered again; its deliveries flow again.",
     ),
     (
-        herald_jobs::ops::DISABLED,
+        herald_jobs::queue::ops::DISABLED,
         "Built in: Herald disabled one of your webhooks (failing for days, or its endpoint answered 410 Gone).",
     ),
 ];

@@ -276,14 +276,14 @@ pub async fn public_keys(
 ) -> DomainResult<Option<PublicKeys>> {
     let s = reveal_secret(db, secrets, account_id, public_id).await?;
     let public = |key: &str| {
-        herald_jobs::signing_v1a::public_key(key)
+        herald_jobs::signing::v1a::public_key(key)
             .map_err(|e| DomainError::Db(sea_orm::DbErr::Custom(format!("webhook signing key: {e}"))))
     };
     match s.current.as_deref() {
-        Some(key) if key.starts_with(herald_jobs::signing_v1a::SIGNING_KEY_PREFIX) => Ok(Some(PublicKeys {
+        Some(key) if key.starts_with(herald_jobs::signing::v1a::SIGNING_KEY_PREFIX) => Ok(Some(PublicKeys {
             current: public(key)?,
             previous: match s.previous {
-                Some((old, until)) if old.starts_with(herald_jobs::signing_v1a::SIGNING_KEY_PREFIX) => {
+                Some((old, until)) if old.starts_with(herald_jobs::signing::v1a::SIGNING_KEY_PREFIX) => {
                     Some((public(&old)?, until))
                 }
                 _ => None,

@@ -1,6 +1,6 @@
 //! The `herald.webhook.disabled` operational event, inserted in the transaction that disables
 //! the webhook (so it cannot be lost between the two); the breaker's events are inserted by the
-//! queue's settle transaction (`herald_jobs::ops`).
+//! queue's settle transaction (`herald_jobs::queue::ops`).
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set};
 
@@ -8,7 +8,7 @@ use entity::delivery::{self, DeliveryStatus};
 use entity::spec::Triggers;
 use entity::tenant::AccountScoped;
 use entity::webhook;
-use herald_jobs::ops::{self, Endpoint};
+use herald_jobs::queue::ops::{self, Endpoint};
 
 use crate::domain::{DomainResult, stored_json};
 

@@ -5,7 +5,7 @@ use sqlx::Row as _;
 
 use super::support::claim;
 use super::support::{Row, TestDb};
-use crate::attempt::sql::{PG_SETTLE, SQLITE_SETTLE};
+use crate::queue::attempt::sql::{PG_SETTLE, SQLITE_SETTLE};
 use crate::queue::fair_sql::{PG_CLAIM, SQLITE_CLAIM};
 use crate::queue::sql::PG_PIN_PLAN;
 use crate::queue::{DeliveryQueue, QueueConfig, now_ms};

@@ -8,7 +8,7 @@ use apalis::prelude::{Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
 
 use super::support::{Row, TestDb, claim};
 use super::worker::{Behaviour, attempt_with, fast_cfg, handle, start};
-use crate::attempt::{Outcome, Settled};
+use crate::queue::attempt::{Outcome, Settled};
 use crate::queue::{ClaimedDelivery, DeliveryQueue, now_ms};
 use crate::send::Verdict;
 

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::support::unique;
-use crate::attempt::Outcome;
+use crate::queue::attempt::Outcome;
 use crate::queue::{ClaimedDelivery, DeliveryQueue, QueueConfig, now_ms, parse_retry_schedule};
 use crate::send::{Attempt, ErrorKind, SendError, Verdict};
 

@@ -2,7 +2,7 @@ use super::*;
 use serde::Deserialize;
 
 /// The official Standard Webhooks vectors, copied from shared/testdata so a clean checkout builds.
-const VECTORS: &str = include_str!("../testdata/standard-webhooks-vectors.json");
+const VECTORS: &str = include_str!("../../testdata/standard-webhooks-vectors.json");
 
 #[derive(Deserialize)]
 struct Vectors {

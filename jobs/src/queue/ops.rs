@@ -16,8 +16,21 @@ use time::format_description::well_known::Rfc3339;
 
 use entity::spec::{EventPattern, Triggers};
 
-use crate::attempt::Transition;
 use crate::queue::QueueError;
+
+/// A change of a webhook's breaker: the settle transaction inserts its operational events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The breaker opened: the endpoint failed `breaker_after` times in a row.
+    Opened {
+        account_id: i64,
+        webhook_id: i64,
+        failing_since: i64,
+        next_probe_at: i64,
+    },
+    /// An open breaker closed on a success.
+    Recovered { account_id: i64, webhook_id: i64 },
+}
 
 /// The breaker of a webhook opened: its deliveries wait while probes test the endpoint.
 pub const FAILING: &str = "herald.webhook.failing";

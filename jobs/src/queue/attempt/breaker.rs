@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use super::Settled;
+use crate::queue::ops::Transition;
 use crate::queue::{QueueConfig, QueueError, probe_interval};
 use entity::delivery::DeliveryStatus;
 
@@ -32,20 +33,6 @@ const PG_WRITE: &str = "INSERT INTO delivery_flows (webhook_id, failures, failin
      VALUES ($1, $2, $3, $4, 0) ON CONFLICT (webhook_id) DO UPDATE SET failures = excluded.failures, \
      failing_since = excluded.failing_since, next_probe_at = excluded.next_probe_at, \
      probes = CASE WHEN $5 THEN 0 ELSE delivery_flows.probes END";
-
-/// A change of a webhook's breaker: the settle transaction inserts its operational events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transition {
-    /// The breaker opened: the endpoint failed `breaker_after` times in a row.
-    Opened {
-        account_id: i64,
-        webhook_id: i64,
-        failing_since: i64,
-        next_probe_at: i64,
-    },
-    /// An open breaker closed on a success.
-    Recovered { account_id: i64, webhook_id: i64 },
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Flow {

@@ -51,7 +51,6 @@ use entity::delivery::DeliveryStatus;
 use crate::queue::{ClaimedDelivery, now_ms, retry_delay};
 use crate::send::{Attempt, ErrorKind, Verdict};
 
-pub(crate) use breaker::Transition;
 pub use settle::{SettleLayer, SettleService};
 pub(crate) use settle::{SettleMsg, settle_loop};
 

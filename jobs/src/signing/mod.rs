@@ -1,10 +1,12 @@
 //! Webhook secrets and request signatures: Standard Webhooks (HMAC-SHA256 over
 //! `id.timestamp.body`, header `webhook-signature: v1,<base64>`, or its asymmetric `v1a`: ed25519
-//! over the same content, see [`crate::signing_v1a`]) and Customer.io's hex HMAC-SHA1 of the raw
+//! over the same content, see [`crate::signing::v1a`]) and Customer.io's hex HMAC-SHA1 of the raw
 //! body (`X-Signature`, seed 004).
 //!
 //! Signatures are always computed over the exact bytes sent: re-serialised JSON would not match what
 //! the receiver hashes.
+
+pub mod v1a;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -54,7 +56,7 @@ pub fn generate_secret(scheme: SignatureScheme) -> Option<String> {
             "{STANDARD_SECRET_PREFIX}{}",
             B64.encode(random_bytes::<GENERATED_STANDARD_KEY_BYTES>())
         )),
-        SignatureScheme::StandardWebhooksV1a => Some(crate::signing_v1a::generate_signing_key()),
+        SignatureScheme::StandardWebhooksV1a => Some(crate::signing::v1a::generate_signing_key()),
         SignatureScheme::HmacSha1 => Some(hex::encode(random_bytes::<GENERATED_HMAC_KEY_BYTES>())),
         SignatureScheme::None => None,
     }
@@ -102,7 +104,7 @@ pub fn validate_secret(scheme: SignatureScheme, raw: &str) -> Result<String, Fie
         return Ok(secret.to_owned());
     }
     if scheme == SignatureScheme::StandardWebhooksV1a {
-        return crate::signing_v1a::validate_signing_key(secret);
+        return crate::signing::v1a::validate_signing_key(secret);
     }
     let Some(encoded) = secret.strip_prefix(STANDARD_SECRET_PREFIX) else {
         return Err(err(
@@ -148,8 +150,8 @@ fn standard_mac(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> HmacSh
 /// # Errors
 /// The secret is neither `whsec_` + non-empty base64 nor a valid `whsk_` key.
 pub fn sign_standard(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignError> {
-    if secret.starts_with(crate::signing_v1a::SIGNING_KEY_PREFIX) {
-        return crate::signing_v1a::sign(secret, msg_id, timestamp, body);
+    if secret.starts_with(crate::signing::v1a::SIGNING_KEY_PREFIX) {
+        return crate::signing::v1a::sign(secret, msg_id, timestamp, body);
     }
     let key = standard_key(secret)?;
     let tag = standard_mac(&key, msg_id, timestamp, body).finalize().into_bytes();
@@ -216,5 +218,4 @@ pub fn verify_hmac_sha1_hex(secret: &str, body: &[u8], signature: &str) -> bool 
 }
 
 #[cfg(test)]
-#[path = "signing_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 //! The settle transaction for SQLite and PostgreSQL: per batch, one read of the accounts' HIPAA
 //! flags, one fenced `UPDATE … RETURNING id` of the deliveries, the circuit breakers of their
 //! webhooks ([`super::breaker`]) with the operational events their changes raise
-//! ([`crate::ops`]), one insert of the attempt rows of the deliveries that passed the fence, one
+//! ([`crate::queue::ops`]), one insert of the attempt rows of the deliveries that passed the fence, one
 //! commit.
 //!
 //! Plans: the update is driven by its own rows and reaches `deliveries` by primary key (SQLite:
@@ -13,7 +13,8 @@ use std::collections::HashSet;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::Settled;
-use super::breaker::{self, Transition};
+use super::breaker;
+use crate::queue::ops::Transition;
 use entity::delivery::DeliveryStatus;
 
 use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueConfig, QueueError};
@@ -125,7 +126,7 @@ impl Pool {
                     .collect();
                 let rows: Vec<&Settled> = recorded(batch, &passed);
                 let transitions = breaker::sqlite(&mut txn, &rows, cfg, now).await?;
-                crate::ops::sqlite(&mut txn, &transitions, now).await?;
+                crate::queue::ops::sqlite(&mut txn, &transitions, now).await?;
                 // At most 14 × 512 parameters, within SQLite's limit of 32,766.
                 if !rows.is_empty() {
                     let mut insert = QueryBuilder::<Sqlite>::new(ATTEMPT_COLUMNS);
@@ -171,7 +172,7 @@ impl Pool {
                     .collect();
                 let rows = recorded(batch, &passed);
                 let transitions = breaker::postgres(&mut txn, &rows, cfg, now).await?;
-                crate::ops::postgres(&mut txn, &transitions, now).await?;
+                crate::queue::ops::postgres(&mut txn, &transitions, now).await?;
                 if !rows.is_empty() {
                     pg_insert(&rows, &hipaa).execute(&mut *txn).await?;
                 }

@@ -63,7 +63,7 @@ impl<S> Layer<S> for SettleLayer {
 }
 
 /// Runs a delivery through the inner stack, then settles its outcome (see
-/// [`crate::attempt`]) and resolves only once that is committed, so a graceful shutdown, which
+/// [`crate::queue::attempt`]) and resolves only once that is committed, so a graceful shutdown, which
 /// waits for running tasks, never loses an attempt. The handler's own result is passed on.
 #[derive(Debug, Clone)]
 pub struct SettleService<S> {
