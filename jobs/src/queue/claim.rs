@@ -57,8 +57,8 @@ pub(super) async fn claim(
     };
     let got = inner.pool.claim_fair(ask, &inner.cfg, &queue.gates().busy()).await?;
     cursor.store(got.cursor, Ordering::Release);
-    for webhook in &got.paused {
-        queue.gates().pause(*webhook, now, inner.cfg.lease);
+    for &(webhook, opened) in &got.paused {
+        queue.gates().pause(webhook, now, opened, inner.cfg.lease);
     }
     let retries_full = reserved.count > 0 && got.retries == reserved.count;
     let limited = got.held || (capped && got.rows.len() == limit) || retries_full || (want > 0 && reserved.count == 0);

@@ -65,8 +65,9 @@ pub(crate) struct Got {
     /// A webhook with due rows got fewer than its share because of rows in flight: the claim
     /// is worth repeating as soon as a request of this process ends or settles.
     pub held: bool,
-    /// Webhooks found with an open breaker: what this process claimed of them before is held back.
-    pub paused: Vec<i64>,
+    /// Webhooks found with an open breaker, each with whether no probe has gone out since it
+    /// opened: what this process claimed of them before is held back (see [`super::gate::Gates::pause`]).
+    pub paused: Vec<(i64, bool)>,
 }
 
 /// One webhook with pending rows and what limits it.
@@ -304,7 +305,7 @@ impl Pool {
             got.held |= take < share.min(room);
             let probing = c.next_probe_at.is_some();
             if probing {
-                got.paused.push(c.webhook_id);
+                got.paused.push((c.webhook_id, c.probes == 0));
                 take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && c.in_flight == 0).min(take);
             }
             let rate = c.rate_limit.map(|r| (r, rate_room(r, c.rate_tat, now_us)));

@@ -117,7 +117,7 @@ impl Gates {
         let now = now_ms();
         for t in transitions {
             match *t {
-                Transition::Opened { webhook_id, .. } => self.pause(webhook_id, now, lease),
+                Transition::Opened { webhook_id, .. } => self.pause(webhook_id, now, true, lease),
                 Transition::Recovered { webhook_id, .. } => self.resume(webhook_id),
             }
         }
@@ -144,18 +144,20 @@ impl Gates {
             }
         };
         if opened {
-            self.pause(webhook, now_ms(), lease);
+            self.pause(webhook, now_ms(), true, lease);
         }
     }
 
     /// `webhook`'s breaker is open as of `since` (unix ms): rows of it claimed before then are
-    /// held back.
-    pub(crate) fn pause(&self, webhook: i64, since: i64, lease: Duration) {
+    /// held back. `opened`: it opened at `since`, so nothing of it claimed before then is a
+    /// probe; otherwise (a claim found it open after probes went out) a pause already known here
+    /// is kept, as moving it would hold back a probe this process has claimed.
+    pub(crate) fn pause(&self, webhook: i64, since: i64, opened: bool, lease: Duration) {
         let oldest = since.saturating_sub(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let mut paused = self.paused.lock().unwrap_or_else(PoisonError::into_inner);
         paused.retain(|_, at| *at >= oldest);
         let at = paused.entry(webhook).or_insert(i64::MIN);
-        if *at < since {
+        if *at < since && (opened || *at == i64::MIN) {
             *at = since;
             self.pauses.fetch_add(1, Ordering::AcqRel);
         }
@@ -233,5 +235,25 @@ mod tests {
         drop(second);
         drop(Sending::adopt(&gates, 7));
         assert!(gates.busy().is_empty());
+    }
+
+    #[test]
+    fn a_claim_that_finds_a_breaker_open_after_its_probes_holds_back_no_probe() {
+        let gates = Gates::default();
+        let lease = Duration::from_secs(60);
+        gates.pause(7, 1_000, true, lease);
+        assert!(gates.held_back(7, 999), "claimed before it opened");
+        gates.pause(7, 3_000, false, lease);
+        assert!(!gates.held_back(7, 2_000), "a probe claimed after it opened goes");
+        gates.pause(7, 5_000, true, lease);
+        assert!(
+            gates.held_back(7, 2_000),
+            "it opened again: everything claimed before goes back"
+        );
+        gates.pause(8, 4_000, false, lease);
+        assert!(
+            gates.held_back(8, 3_999),
+            "opened elsewhere, first seen by a claim here"
+        );
     }
 }
