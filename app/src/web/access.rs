@@ -68,13 +68,7 @@ pub async fn member(
         Ok(user) => need.admits(user.role).map(|()| user).map_err(PageError::from),
         Err(e) => Err(e),
     };
-    match admitted {
-        Ok(user) => {
-            req.extensions_mut().insert(user);
-            Ok(next.call(req).await?.map_into_boxed_body())
-        }
-        Err(e) => Ok(req.error_response(e).map_into_boxed_body()),
-    }
+    admit(admitted, req, next).await
 }
 
 /// Middleware of an API group: authenticates the bearer token, refuses it without `scope`, and
@@ -96,9 +90,19 @@ pub async fn token_scope(
         )))),
         Err(e) => Err(e),
     };
+    admit(admitted, req, next).await
+}
+
+/// The end of both guards: an admitted principal goes into the request for the handler's
+/// extractor and the request goes on; a refusal is answered at once.
+async fn admit<T: 'static, E: actix_web::ResponseError + 'static>(
+    admitted: Result<T, E>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     match admitted {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
             Ok(next.call(req).await?.map_into_boxed_body())
         }
         Err(e) => Ok(req.error_response(e).map_into_boxed_body()),
