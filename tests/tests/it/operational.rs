@@ -74,6 +74,38 @@ fn signed(secret: &str, got: &Received) -> Value {
     got.json()
 }
 
+/// A monitor subscribed to the operational events, and a webhook `name` of the same account whose
+/// endpoint answers `reply`, sent `events` events.
+struct Watched {
+    on_call: Receiver,
+    secret: String,
+    rx: Receiver,
+    hook: String,
+}
+
+async fn watched(s: &Session, token: &str, name: &str, reply: Reply, events: usize) -> Watched {
+    let on_call = Receiver::start().await;
+    let secret = monitor(s, token, &on_call.url).await;
+    let rx = Receiver::start().await;
+    rx.answer_by_default(reply);
+    let (hook, _) = webhook(s, token, name, &rx.url, &["*"]).await;
+    send(s, token, events).await;
+    Watched {
+        on_call,
+        secret,
+        rx,
+        hook,
+    }
+}
+
+impl Watched {
+    /// The monitor's next request, checked to be signed with its secret; its body.
+    async fn next_event(&mut self, wait: Duration) -> Value {
+        let got = self.on_call.take(1, wait).await;
+        signed(&self.secret, &got[0])
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breaker_opening_and_recovering_reach_a_subscribed_webhook_once_each() {
     let schedule = vec![Duration::ZERO, Duration::from_millis(300), Duration::from_millis(300)];
@@ -83,32 +115,25 @@ async fn a_breaker_opening_and_recovering_reach_a_subscribed_webhook_once_each()
     })
     .await;
     let (s, token) = tenant(&app).await;
-    let mut on_call = Receiver::start().await;
-    let secret = monitor(&s, &token, &on_call.url).await;
-    let rx = Receiver::start().await;
-    rx.answer_by_default(Reply::Status(500, "down"));
-    let (hook, _) = webhook(&s, &token, "orders", &rx.url, &["*"]).await;
-    send(&s, &token, 20).await;
+    let mut w = watched(&s, &token, "orders", Reply::Status(500, "down"), 20).await;
 
-    let got = on_call.take(1, Duration::from_secs(20)).await;
-    let body = signed(&secret, &got[0]);
+    let body = w.next_event(Duration::from_secs(20)).await;
     assert_eq!(body["type"], "herald.webhook.failing", "{body}");
-    assert_eq!(body["webhook"]["id"], hook.as_str(), "{body}");
+    assert_eq!(body["webhook"]["id"], w.hook.as_str(), "{body}");
     assert_eq!(body["webhook"]["name"], "orders", "{body}");
-    assert_eq!(body["webhook"]["url"], rx.url.as_str(), "{body}");
+    assert_eq!(body["webhook"]["url"], w.rx.url.as_str(), "{body}");
     assert_eq!(body["state"], "paused", "{body}");
     assert!(
         body["failing_since"].is_string() && body["next_probe_at"].is_string(),
         "{body}"
     );
-    assert!(on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
+    assert!(w.on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
 
-    rx.answer_by_default(Reply::Status(200, "ok"));
-    let got = on_call.take(1, Duration::from_secs(20)).await;
-    let body = signed(&secret, &got[0]);
+    w.rx.answer_by_default(Reply::Status(200, "ok"));
+    let body = w.next_event(Duration::from_secs(20)).await;
     assert_eq!(body["type"], "herald.webhook.recovered", "{body}");
     assert_eq!(body["state"], "healthy", "{body}");
-    assert!(on_call.drain(Duration::from_millis(1000)).await.is_empty(), "once");
+    assert!(w.on_call.drain(Duration::from_millis(1000)).await.is_empty(), "once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,21 +146,15 @@ async fn a_410_reaches_a_subscribed_webhook_once() {
             .contains("<option value=\"herald.webhook.disabled\""),
         "the form offers the operational events"
     );
-    let mut on_call = Receiver::start().await;
-    let secret = monitor(&s, &token, &on_call.url).await;
-    let mut rx = Receiver::start().await;
-    rx.answer_by_default(Reply::Status(410, "gone"));
-    let (hook, _) = webhook(&s, &token, "legacy", &rx.url, &["*"]).await;
-    send(&s, &token, 3).await;
+    let mut w = watched(&s, &token, "legacy", Reply::Status(410, "gone"), 3).await;
 
-    let got = on_call.take(1, Duration::from_secs(15)).await;
-    let body = signed(&secret, &got[0]);
+    let body = w.next_event(Duration::from_secs(15)).await;
     assert_eq!(body["type"], "herald.webhook.disabled", "{body}");
-    assert_eq!(body["webhook"]["id"], hook.as_str(), "{body}");
+    assert_eq!(body["webhook"]["id"], w.hook.as_str(), "{body}");
     assert_eq!(body["state"], "disabled", "{body}");
     assert!(body["reason"].as_str().unwrap().contains("410"), "{body}");
-    assert!(on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
-    assert!(rx.drain(Duration::from_millis(10)).await.len() <= 3);
+    assert!(w.on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
+    assert!(w.rx.drain(Duration::from_millis(10)).await.len() <= 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,17 +166,11 @@ async fn an_auto_disable_reaches_a_subscribed_webhook_once() {
     })
     .await;
     let (s, token) = tenant(&app).await;
-    let mut on_call = Receiver::start().await;
-    let secret = monitor(&s, &token, &on_call.url).await;
-    let rx = Receiver::start().await;
-    rx.answer_by_default(Reply::Status(500, "down"));
-    let (hook, _) = webhook(&s, &token, "billing", &rx.url, &["*"]).await;
-    send(&s, &token, 1).await;
+    let mut w = watched(&s, &token, "billing", Reply::Status(500, "down"), 1).await;
 
-    let got = on_call.take(1, Duration::from_secs(20)).await;
-    let body = signed(&secret, &got[0]);
+    let body = w.next_event(Duration::from_secs(20)).await;
     assert_eq!(body["type"], "herald.webhook.disabled", "{body}");
-    assert_eq!(body["webhook"]["id"], hook.as_str(), "{body}");
+    assert_eq!(body["webhook"]["id"], w.hook.as_str(), "{body}");
     assert_eq!(body["state"], "disabled", "{body}");
     assert!(
         body["reason"]
@@ -166,5 +179,5 @@ async fn an_auto_disable_reaches_a_subscribed_webhook_once() {
             .contains("every delivery failed for 1 second"),
         "{body}"
     );
-    assert!(on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
+    assert!(w.on_call.drain(Duration::from_millis(1500)).await.is_empty(), "once");
 }
