@@ -11,6 +11,7 @@ mod m20261130_000001_attempt_webhook;
 mod m20261201_000001_delivery_flows;
 mod m20261201_000002_account_security;
 mod m20261202_000001_operational_events;
+mod m20261203_000001_delivery_slots;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_delivery_flows::Migration),
             Box::new(m20261201_000002_account_security::Migration),
             Box::new(m20261202_000001_operational_events::Migration),
+            Box::new(m20261203_000001_delivery_slots::Migration),
         ]
     }
 }

@@ -33,7 +33,8 @@ use crate::queue::attempt::{SettleLayer, SettleMsg, settle_loop};
 
 /// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
 /// [`BackendConfig::Layer`] ([`SettleLayer`]) writes each outcome; `poll_close` hands claimed
-/// but unstarted rows back so a graceful stop costs no attempt.
+/// but unstarted rows back so a graceful stop costs no attempt, and gives back the process's
+/// send slots (one worker, one backend per process).
 pub struct DeliveryBackend {
     queue: DeliveryQueue,
     local: Arc<Local>,
@@ -51,6 +52,8 @@ pub struct DeliveryBackend {
     cursor: Arc<std::sync::atomic::AtomicI64>,
     settle_rx: Option<mpsc::UnboundedReceiver<SettleMsg>>,
     close: Option<BoxFuture<'static, ()>>,
+    /// `poll_close` has handed everything back.
+    closed: bool,
     /// The send gates' pause count when the buffer was last checked for held-back rows.
     seen_pauses: u64,
 }
@@ -85,6 +88,7 @@ impl DeliveryBackend {
             cursor: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             settle_rx: None,
             close: None,
+            closed: false,
             seen_pauses: 0,
         }
     }
@@ -318,20 +322,26 @@ impl Backend for DeliveryBackend {
                 return Poll::Pending;
             }
         }
-        if self.close.is_none() && self.buffered() > 0 {
+        if self.close.is_none() && !self.closed {
             let (rows, slots) = self.drain_buffer();
             let pool = self.queue.inner.pool.clone();
+            let (claimer, open) = (self.queue.claimer(), self.queue.gates().sending());
             self.close = Some(
                 async move {
-                    match pool.release(&rows, now_ms()).await {
-                        Ok(n) => tracing::debug!(deliveries = n, "released unstarted deliveries"),
-                        Err(e) => tracing::warn!(
-                            error = %e,
-                            deliveries = rows.len(),
-                            "releasing unstarted deliveries failed; they return when their lease expires"
-                        ),
+                    if !rows.is_empty() {
+                        match pool.release(&rows, now_ms()).await {
+                            Ok(n) => tracing::debug!(deliveries = n, "released unstarted deliveries"),
+                            Err(e) => tracing::warn!(
+                                error = %e,
+                                deliveries = rows.len(),
+                                "releasing unstarted deliveries failed; they return when their lease expires"
+                            ),
+                        }
                     }
                     drop(slots);
+                    if let Err(e) = pool.give_back_slots(claimer, &open).await {
+                        tracing::warn!(error = %e, "giving back send slots failed; they lapse with their lease");
+                    }
                 }
                 .boxed(),
             );
@@ -341,6 +351,7 @@ impl Backend for DeliveryBackend {
                 return Poll::Pending;
             }
             self.close = None;
+            self.closed = true;
         }
         Poll::Ready(Ok(()))
     }

@@ -20,7 +20,7 @@ pub(super) struct Claimed {
     pub(super) retries_full: bool,
     /// The lane-1 share reserved for this claim; the part not used is returned on drop.
     pub(super) reserved: Reservation,
-    /// The send gate's cap of each webhook in `rows`.
+    /// This process's send slots of each webhook the claim looked at.
     pub(super) caps: std::collections::HashMap<i64, usize>,
 }
 
@@ -55,7 +55,8 @@ pub(super) async fn claim(
         cursor: cursor.load(Ordering::Acquire),
         claimer: queue.claimer(),
     };
-    let got = inner.pool.claim_fair(ask, &inner.cfg, &queue.gates().busy()).await?;
+    let got = inner.pool.claim_fair(ask, &inner.cfg, queue.gates()).await?;
+    queue.gates().widen(&got.caps);
     cursor.store(got.cursor, Ordering::Release);
     for &(webhook, opened) in &got.paused {
         queue.gates().pause(webhook, now, opened, inner.cfg.lease);

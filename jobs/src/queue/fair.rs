@@ -7,10 +7,10 @@
 //!    after the process's cursor (wrapping around), so a huge backlog of one webhook costs one
 //!    index probe, not a scan, and every webhook with work gets a turn;
 //! 2. gives each one a share of the batch, bounded by
-//!    - its **in-flight cap** (`webhooks.max_in_flight`), held by the process's send gate
-//!      ([`super::gate`]) at the cap less the rows other processes have in flight, with at
-//!      most [`PIPELINE`] × that buffered or being sent here, so a hanging endpoint holds its
-//!      own slots, never the process's;
+//!    - its **in-flight cap** (`webhooks.max_in_flight`), shared out as send slots
+//!      (`delivery_slots`, [`slot_share`]): this process's grant is held by its send gate
+//!      ([`super::gate`]), with at most [`PIPELINE`] × that buffered or being sent here, so a
+//!      hanging endpoint holds its own slots, never the process's;
 //!    - its **circuit breaker** (`delivery_flows.next_probe_at` set): nothing, except one probe
 //!      when the probe is due and nothing is in flight; the next probe is pushed out at once;
 //!    - its **rate limit** (GCRA over `delivery_flows.rate_tat`, a burst of at most
@@ -26,10 +26,10 @@ use std::time::Duration;
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use super::fair_sql::{
-    PG_CLAIM, PG_LOCK_CANDIDATES, PG_PROBED, PG_RATE, PG_RETRY_HEAD, PG_STATE, SQLITE_CANDIDATES, SQLITE_CLAIM,
-    SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
+    PG_CLAIM, PG_GRANT, PG_LAPSED, PG_LOCK_CANDIDATES, PG_PROBED, PG_RATE, PG_RETRY_HEAD, PG_STATE, SQLITE_CANDIDATES,
+    SQLITE_CLAIM, SQLITE_GRANT, SQLITE_LAPSED, SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
 };
-use super::gate::PIPELINE;
+use super::gate::{Gates, PIPELINE};
 use super::sql::{Pool, claimed};
 use super::{ClaimedDelivery, QueueConfig, QueueError};
 
@@ -47,7 +47,7 @@ pub(crate) struct Ask {
     pub lease_until: i64,
     /// Webhooks with an id above this are served first (round-robin).
     pub cursor: i64,
-    /// The claiming process (`deliveries.claimed_by`).
+    /// The claiming process (`delivery_slots.claimer`).
     pub claimer: i64,
 }
 
@@ -59,8 +59,8 @@ pub(crate) struct Got {
     pub cursor: i64,
     /// Lane-1 rows among `rows`.
     pub retries: usize,
-    /// The send gate's cap of every webhook in `rows`: its in-flight cap less the rows other
-    /// processes have in flight.
+    /// This process's send slots of every webhook the claim looked at (see [`slot_share`]),
+    /// for the send gates once the claim has committed.
     pub caps: HashMap<i64, usize>,
     /// A webhook with due rows got fewer than its share because of rows in flight: the claim
     /// is worth repeating as soon as a request of this process ends or settles.
@@ -80,9 +80,14 @@ struct Candidate {
     next_probe_at: Option<i64>,
     probes: i32,
     rate_tat: i64,
-    in_flight: i64,
-    /// Rows of it in flight in other processes.
+    /// Anything of it in flight, in any process (asked only when ordered or probing).
+    in_flight: bool,
+    /// Send slots other processes hold unexpired.
     others: i64,
+    /// Other processes holding an unexpired grant, of any size (zero: waiting for a share).
+    rivals: i64,
+    /// This process's grant: slots, and until when (unix ms).
+    mine: Option<(i32, i64)>,
 }
 
 enum Txn {
@@ -99,6 +104,8 @@ where
     Option<i64>: for<'r> sqlx::Decode<'r, R::Database>,
     Option<i32>: for<'r> sqlx::Decode<'r, R::Database>,
 {
+    let mine_slots: Option<i32> = row.try_get(10)?;
+    let mine_until: Option<i64> = row.try_get(11)?;
     Ok(Candidate {
         webhook_id: row.try_get(0)?,
         max_in_flight: i64::from(row.try_get::<i32, _>(1)?),
@@ -107,19 +114,22 @@ where
         next_probe_at: row.try_get(4)?,
         probes: row.try_get(5)?,
         rate_tat: row.try_get(6)?,
-        in_flight: row.try_get(7)?,
+        in_flight: row.try_get::<i64, _>(7)? > 0,
         others: row.try_get(8)?,
+        rivals: row.try_get(9)?,
+        mine: mine_slots.zip(mine_until),
     })
 }
 
 impl Txn {
-    async fn candidates(&mut self, cursor: i64, max: usize, claimer: i64) -> Result<Vec<Candidate>, QueueError> {
+    async fn candidates(&mut self, cursor: i64, max: usize, ask: &Ask) -> Result<Vec<Candidate>, QueueError> {
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         Ok(match self {
             Self::Sqlite(t) => sqlx::query(SQLITE_CANDIDATES)
                 .bind(cursor)
                 .bind(max)
-                .bind(claimer)
+                .bind(ask.claimer)
+                .bind(ask.now)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -136,7 +146,8 @@ impl Txn {
                 }
                 let mut found: Vec<Candidate> = sqlx::query(PG_STATE)
                     .bind(&ids)
-                    .bind(claimer)
+                    .bind(ask.claimer)
+                    .bind(ask.now)
                     .fetch_all(&mut **t)
                     .await?
                     .iter()
@@ -164,7 +175,6 @@ impl Txn {
                 .bind(webhook_id)
                 .bind(lane)
                 .bind(limit)
-                .bind(ask.claimer)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -176,7 +186,6 @@ impl Txn {
                 .bind(webhook_id)
                 .bind(lane)
                 .bind(limit)
-                .bind(ask.claimer)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -202,17 +211,34 @@ impl Txn {
         })
     }
 
-    async fn write(&mut self, change: &FlowChange) -> Result<(), QueueError> {
-        let (sqlite, pg, id, value) = match *change {
-            FlowChange::Probed { webhook_id, next } => (SQLITE_PROBED, PG_PROBED, webhook_id, next),
-            FlowChange::Rate { webhook_id, tat } => (SQLITE_RATE, PG_RATE, webhook_id, tat),
-        };
+    async fn write(&mut self, change: &FlowChange, ask: &Ask) -> Result<(), QueueError> {
+        match *change {
+            FlowChange::Probed { webhook_id, next } => self.exec(SQLITE_PROBED, PG_PROBED, &[webhook_id, next]).await,
+            FlowChange::Rate { webhook_id, tat } => self.exec(SQLITE_RATE, PG_RATE, &[webhook_id, tat]).await,
+            FlowChange::Grant { webhook_id, slots } => {
+                self.exec(SQLITE_LAPSED, PG_LAPSED, &[webhook_id, ask.now]).await?;
+                let grant = [webhook_id, ask.claimer, slots, ask.lease_until];
+                self.exec(SQLITE_GRANT, PG_GRANT, &grant).await
+            }
+        }
+    }
+
+    /// Runs the SQLite or PostgreSQL variant of a statement with these parameters.
+    async fn exec(&mut self, sqlite: &'static str, pg: &'static str, params: &[i64]) -> Result<(), QueueError> {
         match self {
             Self::Sqlite(t) => {
-                sqlx::query(sqlite).bind(id).bind(value).execute(&mut **t).await?;
+                let mut q = sqlx::query(sqlite);
+                for p in params {
+                    q = q.bind(*p);
+                }
+                q.execute(&mut **t).await?;
             }
             Self::Postgres(t) => {
-                sqlx::query(pg).bind(id).bind(value).execute(&mut **t).await?;
+                let mut q = sqlx::query(pg);
+                for p in params {
+                    q = q.bind(*p);
+                }
+                q.execute(&mut **t).await?;
             }
         }
         Ok(())
@@ -227,20 +253,52 @@ impl Txn {
     }
 }
 
-/// A change of `delivery_flows` made by a claim, written at its end in webhook order (so two
-/// transactions touching the same rows lock them in the same order).
+/// A change of `delivery_flows` or `delivery_slots` made by a claim, written at its end in
+/// webhook order (so two transactions touching the same rows lock them in the same order).
 #[derive(Debug)]
 enum FlowChange {
-    Probed { webhook_id: i64, next: i64 },
-    Rate { webhook_id: i64, tat: i64 },
+    Probed {
+        webhook_id: i64,
+        next: i64,
+    },
+    Rate {
+        webhook_id: i64,
+        tat: i64,
+    },
+    /// This process's send slots of the webhook, held until the claim's lease end.
+    Grant {
+        webhook_id: i64,
+        slots: i64,
+    },
 }
 
 impl FlowChange {
     fn webhook_id(&self) -> i64 {
         match self {
-            Self::Probed { webhook_id, .. } | Self::Rate { webhook_id, .. } => *webhook_id,
+            Self::Probed { webhook_id, .. } | Self::Rate { webhook_id, .. } | Self::Grant { webhook_id, .. } => {
+                *webhook_id
+            }
         }
     }
+}
+
+/// The send slots of a webhook (`max` in flight) this process may take when `rivals` other
+/// processes hold `others` of them: an equal share, at most what the others left free. A
+/// process that finds the webhook full gets none, but its grant of nothing counts it among the
+/// rivals, so the others shrink to their share at their next claim and free the rest.
+#[must_use]
+pub(crate) fn slot_share(max: i64, others: i64, rivals: i64) -> usize {
+    let (max, processes) = (max.max(0), rivals.max(0) + 1);
+    let fair = (max + processes - 1) / processes;
+    usize::try_from(fair.min(max - others)).unwrap_or(0)
+}
+
+/// Whether this process's stored grant (`mine`: slots, until when) must be written to hold
+/// `slots` now: it differs, or it lapses within half a lease (so it outlives every row
+/// claimed under it by at least that much, without a write on every claim).
+fn grant_outdated(mine: Option<(i32, i64)>, slots: usize, ask: &Ask) -> bool {
+    let half = (ask.lease_until - ask.now) / 2;
+    mine.is_none_or(|(held, until)| usize::try_from(held).ok() != Some(slots) || until < ask.now + half)
 }
 
 /// The wait before probe number `probes + 1` of an open breaker: `first`, doubling, at most `max`.
@@ -263,27 +321,25 @@ fn rate_room(rate: i32, tat_us: i64, now_us: i64) -> (usize, i64) {
 }
 
 impl Pool {
-    /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc); `busy` = the
-    /// rows per webhook this process holds buffered or being sent.
-    pub(crate) async fn claim_fair(
-        &self,
-        ask: Ask,
-        cfg: &QueueConfig,
-        busy: &HashMap<i64, usize>,
-    ) -> Result<Got, QueueError> {
+    /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc) for the
+    /// process whose send gates are `gates`. A webhook's gate is narrowed to its new share
+    /// before the grant is written; the caller widens the gates to [`Got::caps`] once the claim
+    /// has committed (so a gate never allows more than the grant stored).
+    pub(crate) async fn claim_fair(&self, ask: Ask, cfg: &QueueConfig, gates: &Gates) -> Result<Got, QueueError> {
         let mut txn = match self {
             Self::Sqlite(pool) => Txn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Self::Postgres(pool) => Txn::Postgres(pool.begin().await?),
             Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
         };
         let max = cfg.fair_webhooks.max(1);
-        let mut found = txn.candidates(ask.cursor, max, ask.claimer).await?;
-        let mut cursor = found.last().map_or(0, |c| c.webhook_id);
-        if found.len() < max && ask.cursor > 0 {
-            let more = txn.candidates(0, max - found.len(), ask.claimer).await?;
-            found.extend(more.into_iter().filter(|c| c.webhook_id <= ask.cursor));
-            cursor = 0;
-        }
+        let found = txn.candidates(ask.cursor, max, &ask).await?;
+        // A full round goes on after its last webhook; a shorter one served every webhook with
+        // work, so the next starts from the lowest.
+        let cursor = if found.len() < max {
+            0
+        } else {
+            found.last().map_or(0, |c| c.webhook_id)
+        };
         let mut got = Got {
             cursor,
             ..Got::default()
@@ -296,17 +352,26 @@ impl Pool {
             if room == 0 {
                 break;
             }
-            let cap = usize::try_from(c.max_in_flight - c.others).unwrap_or(0);
-            let pipeline = (cap * PIPELINE).saturating_sub(busy.get(&c.webhook_id).copied().unwrap_or(0));
+            let cap = slot_share(c.max_in_flight, c.others, c.rivals);
+            let (sending, busy) = gates.narrow(c.webhook_id, cap);
+            let grant = cap.max(sending);
+            if grant_outdated(c.mine, grant, &ask) {
+                changes.push(FlowChange::Grant {
+                    webhook_id: c.webhook_id,
+                    slots: i64::try_from(grant).unwrap_or(i64::MAX),
+                });
+            }
+            got.caps.insert(c.webhook_id, cap);
+            let pipeline = (cap * PIPELINE).saturating_sub(busy);
             let mut take = pipeline.min(share).min(room);
             if c.ordered {
-                take = take.min(usize::from(c.in_flight == 0));
+                take = take.min(usize::from(!c.in_flight));
             }
             got.held |= take < share.min(room);
             let probing = c.next_probe_at.is_some();
             if probing {
                 got.paused.push((c.webhook_id, c.probes == 0));
-                take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && c.in_flight == 0).min(take);
+                take = usize::from(c.next_probe_at.is_some_and(|at| at <= ask.now) && !c.in_flight).min(take);
             }
             let rate = c.rate_limit.map(|r| (r, rate_room(r, c.rate_tat, now_us)));
             if let Some((_, (allowed, _))) = rate {
@@ -335,12 +400,11 @@ impl Pool {
                 });
             }
             got.retries += rows.iter().filter(|r| r.lane != 0).count();
-            got.caps.insert(c.webhook_id, cap);
             got.rows.extend(rows);
         }
         changes.sort_by_key(FlowChange::webhook_id);
         for change in &changes {
-            txn.write(change).await?;
+            txn.write(change, &ask).await?;
         }
         txn.commit().await?;
         Ok(got)

@@ -6,12 +6,17 @@
 //! concurrent requests can. Instead:
 //! - **within the process**, this gate starts at most `cap` requests per webhook at once and
 //!   frees the slot when the response (or the timeout) is in, before the settle;
-//! - **across processes**, each claim sets the gate's `cap` to `max_in_flight` less the rows of
-//!   the webhook other processes have in flight (`deliveries.claimed_by`). A process sends no
-//!   more than it has rows in flight, and another's rows only grow by its own claim, which
-//!   lowers its own cap by ours; so at any moment the last claimer sends at most the cap less
-//!   what the others hold, and they send at most what they hold: never more than the cap in all.
-//!   A crashed process's rows count against the cap until their lease expires, as before;
+//! - **across processes**, the cap is shared out as send slots: each process holds a grant
+//!   (`delivery_slots`: slots, until when) that its claim sets under the webhook's lock to an
+//!   equal share of what the other grants leave ([`super::fair::slot_share`]), and its gate's
+//!   `cap` follows the grant. Counting other processes' in-flight rows instead would also count
+//!   rows answered and waiting for their settle, so the first claimer saw a busy webhook as its
+//!   own and the others found it full. The grant stored is never below what the gate allows:
+//!   a claim narrows the gate first ([`Gates::narrow`]), stores at least the requests still
+//!   open, and widens the gate only after its commit ([`Gates::widen`]); so the unexpired
+//!   grants, which never add up to more than the cap, bound the requests of all processes. A
+//!   crashed process's grant lapses with its lease, like its rows; a process left with no
+//!   share hands its buffered rows of the webhook back;
 //! - the claim keeps at most [`PIPELINE`] × the cap of a webhook's rows waiting here or being
 //!   sent, so a hanging endpoint holds a bounded share of the process's buffer, while a fast
 //!   one has its next rows claimed before its slots free up;
@@ -60,13 +65,45 @@ impl Gates {
         f(&mut self.gates.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// A claimed row of `webhook` (cap `cap`) joins the buffer.
+    /// A claimed row of `webhook` (this process's share: `cap` slots) joins the buffer.
     pub(crate) fn queue(&self, webhook: i64, cap: usize) {
         self.with(|g| {
             let gate = g.entry(webhook).or_default();
-            gate.cap = cap.max(1);
+            gate.cap = cap;
             gate.queued += 1;
         });
+    }
+
+    /// Before a grant of `cap` slots of `webhook` is stored: the gate allows no more than that
+    /// (nor more than it did); returns the requests open now (at most what the stored grant
+    /// must cover from now on) and the rows buffered or being sent.
+    pub(crate) fn narrow(&self, webhook: i64, cap: usize) -> (usize, usize) {
+        self.with(|g| match g.get_mut(&webhook) {
+            Some(gate) => {
+                gate.cap = gate.cap.min(cap);
+                (gate.sending, gate.queued + gate.sending)
+            }
+            None => (0, 0),
+        })
+    }
+
+    /// After a claim committed: each webhook's gate allows its new share. A gate left with no
+    /// share has its buffered rows handed back ([`Self::held_back`]).
+    pub(crate) fn widen(&self, caps: &HashMap<i64, usize>) {
+        let starved = self.with(|g| {
+            let mut starved = false;
+            for (webhook, cap) in caps {
+                if let Some(gate) = g.get_mut(webhook) {
+                    gate.cap = *cap;
+                    starved |= *cap == 0 && gate.queued > 0;
+                }
+            }
+            starved
+        });
+        if starved {
+            self.pauses.fetch_add(1, Ordering::AcqRel);
+        }
+        self.opened.notify_one();
     }
 
     /// Takes a send slot of `webhook` for a buffered row, if one is free.
@@ -176,18 +213,27 @@ impl Gates {
     }
 
     /// Whether a buffered row of `webhook` claimed at `claimed_at` (unix ms) must go back
-    /// unsent: its webhook's breaker opened after that claim read it closed.
+    /// unsent: its webhook's breaker opened after that claim read it closed, or this process
+    /// has no send slot of it left (the rows would otherwise wait here, unseen by the claims
+    /// that share the slots out again, until their lease ran out).
     pub(crate) fn held_back(&self, webhook: i64, claimed_at: i64) -> bool {
-        self.paused
+        let paused = self
+            .paused
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&webhook)
-            .is_some_and(|at| claimed_at < *at)
+            .is_some_and(|at| claimed_at < *at);
+        paused || self.with(|g| g.get(&webhook).is_some_and(|gate| gate.cap == 0))
     }
 
-    /// Rows per webhook that are buffered or being sent here (what [`PIPELINE`] bounds).
-    pub(crate) fn busy(&self) -> HashMap<i64, usize> {
-        self.with(|g| g.iter().map(|(id, gate)| (*id, gate.queued + gate.sending)).collect())
+    /// The webhooks this process has requests open to.
+    pub(crate) fn sending(&self) -> Vec<i64> {
+        self.with(|g| {
+            g.iter()
+                .filter(|(_, gate)| gate.sending > 0)
+                .map(|(id, _)| *id)
+                .collect()
+        })
     }
 }
 
@@ -227,14 +273,14 @@ mod tests {
         assert!(gates.try_start(7));
         assert!(gates.try_start(7));
         assert!(!gates.try_start(7), "two are being sent");
-        assert_eq!(gates.busy()[&7], 3);
+        assert_eq!(gates.narrow(7, usize::MAX), (2, 3), "two sending, three busy");
         let first = Sending::adopt(&gates, 7);
         let second = Sending::adopt(&gates, 7);
         drop(first);
         assert!(gates.try_start(7));
         drop(second);
         drop(Sending::adopt(&gates, 7));
-        assert!(gates.busy().is_empty());
+        assert_eq!(gates.narrow(7, usize::MAX), (0, 0), "forgotten");
     }
 
     #[test]

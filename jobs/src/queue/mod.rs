@@ -126,7 +126,7 @@ struct Inner {
     retries: Arc<AtomicUsize>,
     /// The per-webhook send gates of this process (the in-flight cap, [`gate`]).
     gates: Arc<gate::Gates>,
-    /// This queue's name in `deliveries.claimed_by`: random, so processes never share one.
+    /// This process's name in `delivery_slots.claimer`: random, so processes never share one.
     claimer: i64,
 }
 
@@ -217,7 +217,7 @@ impl DeliveryQueue {
         &self.inner.gates
     }
 
-    /// What this queue writes to `deliveries.claimed_by`.
+    /// This process's name in `delivery_slots.claimer`.
     pub(crate) fn claimer(&self) -> i64 {
         self.inner.claimer
     }

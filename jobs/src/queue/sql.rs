@@ -1,5 +1,5 @@
-//! The queue's SQL for SQLite and PostgreSQL: reap, release (settling an outcome is
-//! [`crate::queue::attempt`]'s).
+//! The queue's SQL for SQLite and PostgreSQL: reap, release, give back send slots (settling an
+//! outcome is [`crate::queue::attempt`]'s).
 //!
 //! Every statement is one write (SQLite: one autocommit statement; PostgreSQL: one statement,
 //! or one short transaction for the release). The plans were checked with realistic data
@@ -52,6 +52,14 @@ SET status = 'pending', lease_until = NULL, updated_at = $4
 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, lease, cur)
 WHERE d.id = u.id AND d.lease_until + 0 = u.lease AND d.status = u.cur";
 
+/// Gives back the send slots of process `?1` (`delivery_slots`) except those of the webhooks
+/// in `?2` (JSON array), which it still has requests open to.
+pub(crate) const SQLITE_GIVE_BACK: &str =
+    "DELETE FROM delivery_slots WHERE claimer = ?1 AND webhook_id NOT IN (SELECT value FROM json_each(?2))";
+
+/// Same as [`SQLITE_GIVE_BACK`], `$2` an array.
+pub(crate) const PG_GIVE_BACK: &str = "DELETE FROM delivery_slots WHERE claimer = $1 AND NOT (webhook_id = ANY($2))";
+
 /// The sqlx pool behind the sea-orm connection, by backend.
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
@@ -97,6 +105,28 @@ impl Pool {
                 txn.commit().await?;
                 done.rows_affected()
             }
+            Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
+        };
+        Ok(done)
+    }
+
+    /// A stopping process gives back its send slots of every webhook but those in `open`
+    /// (requests still running; those grants lapse with their lease), so the processes left
+    /// need not wait a lease for the whole cap.
+    pub(crate) async fn give_back_slots(&self, claimer: i64, open: &[i64]) -> Result<u64, QueueError> {
+        let done = match self {
+            Self::Sqlite(pool) => sqlx::query(SQLITE_GIVE_BACK)
+                .bind(claimer)
+                .bind(serde_json::to_string(open)?)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Self::Postgres(pool) => sqlx::query(PG_GIVE_BACK)
+                .bind(claimer)
+                .bind(open)
+                .execute(pool)
+                .await?
+                .rows_affected(),
             Self::Unsupported(b) => return Err(QueueError::UnsupportedBackend(*b)),
         };
         Ok(done)

@@ -5,5 +5,6 @@ mod delivery;
 mod lanes;
 mod plan;
 mod recovery;
+mod slots;
 mod support;
 mod worker;

@@ -261,6 +261,11 @@ pub async fn claim(
         cursor: 0,
         claimer: queue.claimer(),
     };
-    let busy = std::collections::HashMap::new();
-    queue.pool().claim_fair(ask, queue.config(), &busy).await.unwrap().rows
+    let got = queue
+        .pool()
+        .claim_fair(ask, queue.config(), queue.gates())
+        .await
+        .unwrap();
+    queue.gates().widen(&got.caps);
+    got.rows
 }
