@@ -12,6 +12,7 @@ mod m20261201_000001_delivery_flows;
 mod m20261201_000002_account_security;
 mod m20261202_000001_operational_events;
 mod m20261203_000001_delivery_slots;
+mod m20261203_000002_collecting_index;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_account_security::Migration),
             Box::new(m20261202_000001_operational_events::Migration),
             Box::new(m20261203_000001_delivery_slots::Migration),
+            Box::new(m20261203_000002_collecting_index::Migration),
         ]
     }
 }

@@ -77,10 +77,16 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
+        .filter(collecting())
         .exec(conn)
         .await?;
     Ok(closed.rows_affected == 1)
+}
+
+/// The open batches (`status = 'collecting'`), written out so the planner can use the partial
+/// index `deliveries_collecting` (a bound status value would not prove its predicate).
+pub(crate) fn collecting() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("deliveries.status = 'collecting'")
 }
 
 /// Closes every batch whose max wait has passed; returns how many it closed (the caller wakes
@@ -93,7 +99,7 @@ pub async fn close_due(db: &DatabaseConnection, now: i64) -> DomainResult<usize>
     let due: Vec<i64> = delivery::Entity::find_across_accounts()
         .select_only()
         .column(delivery::Column::Id)
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
+        .filter(collecting())
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .limit(100)
         .into_tuple()

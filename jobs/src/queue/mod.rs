@@ -48,7 +48,7 @@ pub use backend::DeliveryBackend;
 pub use config::{QueueConfig, parse_retry_schedule, retry_delay};
 pub use fair::{RATE_WINDOW, probe_interval};
 
-pub(crate) use sql::{PG_PIN_PLAN, Pool};
+pub(crate) use sql::{PG_BEGIN_PINNED, Pool};
 
 /// The PostgreSQL channel the workers `LISTEN` on. Enqueuing code runs [`notify_sql`] inside
 /// the transaction that inserts due rows: PostgreSQL delivers the notification only on commit

@@ -34,11 +34,14 @@ SET status = 'pending', lease_until = NULL, updated_at = ?2
 FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease FROM json_each(?1)) AS j
 WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.lease_until = j.lease";
 
-/// Pins the plan of a batch update (settle, release) to `Nested Loop(unnest → Index Scan
-/// deliveries_pkey)` for the current transaction only (generic plans otherwise drift to scans;
-/// §7 pitfall 1).
-pub(crate) const PG_PIN_PLAN: &str =
-    "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)";
+/// Begins a transaction whose plans are pinned (one round trip: a simple query may hold two
+/// statements): a batch update (settle, release) runs as `Nested Loop(unnest → Index Scan
+/// deliveries_pkey)` (generic plans otherwise drift to scans; §7 pitfall 1), and every
+/// statement on its cached generic plan (the settle's `= ANY($1)` look-ups — HIPAA accounts,
+/// breaker rows — were otherwise planned anew on every settle, which cost more than running
+/// them). `SET LOCAL`: it ends with the transaction.
+pub(crate) const PG_BEGIN_PINNED: &str = "BEGIN; SELECT set_config('enable_hashjoin', 'off', true), \
+     set_config('enable_mergejoin', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)";
 
 /// Same as [`SQLITE_REAP`]; reads the partial index `deliveries_lease`.
 pub(crate) const PG_REAP: &str = r"UPDATE deliveries
@@ -93,8 +96,7 @@ impl Pool {
                 let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
                 let leases: Vec<i64> = rows.iter().map(|r| r.1).collect();
                 let current = vec![DeliveryStatus::InFlight.as_str(); rows.len()];
-                let mut txn = pool.begin().await?;
-                sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await?;
+                let mut txn = pool.begin_with(PG_BEGIN_PINNED).await?;
                 let done = sqlx::query(PG_RELEASE)
                     .bind(&ids)
                     .bind(&leases)

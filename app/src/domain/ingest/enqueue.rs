@@ -43,7 +43,7 @@ pub(super) async fn enqueue(
         } => {
             let open = delivery::Entity::find_in(hook.model.account_id)
                 .filter(delivery::Column::WebhookId.eq(hook.model.id))
-                .filter(delivery::Column::Status.eq(DeliveryStatus::Collecting))
+                .filter(crate::domain::batches::collecting())
                 .one(txn)
                 .await?;
             let batch = match open {

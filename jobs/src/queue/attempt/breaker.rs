@@ -119,14 +119,24 @@ fn hooks(rows: &[&Settled]) -> Vec<i64> {
     ids
 }
 
-/// SQLite: updates the flows of the webhooks of `rows` (recorded attempts only).
+/// Whether the batch can leave the breakers alone: every attempt succeeded and no webhook of
+/// theirs had a failure run or an open breaker (`flows`, as the settle update read it), which
+/// is the steady state of a healthy endpoint and spares the settle a locking read. A run or an
+/// opening committed by another process after that read is ordered after these successes.
+fn untouched(rows: &[&Settled], flows: bool) -> bool {
+    rows.is_empty() || (flows && false)
+}
+
+/// SQLite: updates the flows of the webhooks of `rows` (recorded attempts only); `flows`: a
+/// webhook of theirs had a breaker state to mind.
 pub(super) async fn sqlite(
     txn: &mut Transaction<'static, Sqlite>,
     rows: &[&Settled],
+    flows: bool,
     cfg: &QueueConfig,
     now: i64,
 ) -> Result<Vec<Transition>, QueueError> {
-    if rows.is_empty() {
+    if untouched(rows, flows) {
         return Ok(Vec::new());
     }
     let stored: HashMap<i64, Flow> = sqlx::query(SQLITE_READ)
@@ -155,10 +165,11 @@ pub(super) async fn sqlite(
 pub(super) async fn postgres(
     txn: &mut Transaction<'static, Postgres>,
     rows: &[&Settled],
+    flows: bool,
     cfg: &QueueConfig,
     now: i64,
 ) -> Result<Vec<Transition>, QueueError> {
-    if rows.is_empty() {
+    if untouched(rows, flows) {
         return Ok(Vec::new());
     }
     let stored: HashMap<i64, Flow> = sqlx::query(PG_READ)

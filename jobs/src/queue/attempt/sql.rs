@@ -17,7 +17,7 @@ use super::breaker;
 use crate::queue::ops::Transition;
 use entity::delivery::DeliveryStatus;
 
-use crate::queue::{ClaimedDelivery, PG_PIN_PLAN, Pool, QueueConfig, QueueError};
+use crate::queue::{ClaimedDelivery, PG_BEGIN_PINNED, Pool, QueueConfig, QueueError};
 
 const SQLITE_HIPAA: &str = "SELECT id FROM accounts WHERE hipaa_mode AND id IN (SELECT value FROM json_each(?1))";
 
@@ -35,7 +35,8 @@ FROM (SELECT value ->> 0 AS id, value ->> 1 AS lease, value ->> 2 AS st, value -
              value ->> 4 AS sent, value ->> 5 AS ls, value ->> 6 AS le, value ->> 7 AS clear
       FROM json_each(?1)) AS j
 WHERE deliveries.id = j.id AND +deliveries.status = 'in_flight' AND +deliveries.lease_until = j.lease
-RETURNING deliveries.id";
+RETURNING deliveries.id, EXISTS (SELECT 1 FROM delivery_flows f WHERE f.webhook_id = deliveries.webhook_id
+                                 AND (f.failures > 0 OR f.next_probe_at IS NOT NULL))";
 
 const PG_HIPAA: &str = "SELECT id FROM accounts WHERE hipaa_mode AND id = ANY($1)";
 
@@ -53,7 +54,8 @@ SET status = u.st, lease_until = NULL, updated_at = $10,
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::int[], $7::text[],
             $8::bool[], $9::text[]) AS u(id, lease, st, nx, sent, ls, le, clear, cur)
 WHERE d.id = u.id AND d.lease_until + 0 = u.lease AND d.status = u.cur
-RETURNING d.id";
+RETURNING d.id, EXISTS (SELECT 1 FROM delivery_flows f WHERE f.webhook_id = d.webhook_id
+                        AND (f.failures > 0 OR f.next_probe_at IS NOT NULL))";
 
 /// `$1..$14`: one array per column of `delivery_attempts`, in [`ATTEMPT_COLUMNS`] order.
 const PG_INSERT_ATTEMPTS: &str = r#"INSERT INTO delivery_attempts
@@ -117,15 +119,15 @@ impl Pool {
                         )
                     })
                     .collect();
-                let passed: HashSet<i64> = sqlx::query_scalar(SQLITE_SETTLE)
-                    .bind(serde_json::to_string(&json)?)
-                    .bind(now)
-                    .fetch_all(&mut *txn)
-                    .await?
-                    .into_iter()
-                    .collect();
+                let (passed, flows) = fenced(
+                    sqlx::query_as::<_, (i64, bool)>(SQLITE_SETTLE)
+                        .bind(serde_json::to_string(&json)?)
+                        .bind(now)
+                        .fetch_all(&mut *txn)
+                        .await?,
+                );
                 let rows: Vec<&Settled> = recorded(batch, &passed);
-                let transitions = breaker::sqlite(&mut txn, &rows, cfg, now).await?;
+                let transitions = breaker::sqlite(&mut txn, &rows, flows, cfg, now).await?;
                 crate::queue::ops::sqlite(&mut txn, &transitions, now).await?;
                 // At most 14 × 512 parameters, within SQLite's limit of 32,766.
                 if !rows.is_empty() {
@@ -154,7 +156,11 @@ impl Pool {
             }
             Self::Postgres(pool) => {
                 let mut txn = pool.begin().await?;
-                sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await?;
+                sqlx::query(
+                    "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+                )
+                .execute(&mut *txn)
+                .await?;
                 let hipaa: HashSet<i64> = if accounts.is_empty() {
                     HashSet::new()
                 } else {
@@ -165,13 +171,9 @@ impl Pool {
                         .into_iter()
                         .collect()
                 };
-                let passed: HashSet<i64> = pg_update(batch, &hipaa, now)
-                    .fetch_all(&mut *txn)
-                    .await?
-                    .into_iter()
-                    .collect();
+                let (passed, flows) = fenced(pg_update(batch, &hipaa, now).fetch_all(&mut *txn).await?);
                 let rows = recorded(batch, &passed);
-                let transitions = breaker::postgres(&mut txn, &rows, cfg, now).await?;
+                let transitions = breaker::postgres(&mut txn, &rows, flows, cfg, now).await?;
                 crate::queue::ops::postgres(&mut txn, &transitions, now).await?;
                 if !rows.is_empty() {
                     pg_insert(&rows, &hipaa).execute(&mut *txn).await?;
@@ -187,6 +189,13 @@ impl Pool {
 /// A delivered body is dropped on a HIPAA account.
 fn clears_body(s: &Settled, hipaa: &HashSet<i64>) -> bool {
     s.status == DeliveryStatus::Succeeded && hipaa.contains(&s.claim.account_id)
+}
+
+/// What the settle update returned: the rows that passed the fence, and whether a webhook of
+/// theirs has a breaker state to mind (a run of failures, or an open breaker).
+fn fenced(returned: Vec<(i64, bool)>) -> (HashSet<i64>, bool) {
+    let flows = returned.iter().any(|(_, f)| *f);
+    (returned.into_iter().map(|(id, _)| id).collect(), flows)
 }
 
 /// The outcomes that passed the fence and carry an attempt row.
@@ -208,7 +217,7 @@ fn pg_update<'a>(
     batch: &'a [&'a Settled],
     hipaa: &HashSet<i64>,
     now: i64,
-) -> sqlx::query::QueryScalar<'a, Postgres, i64, sqlx::postgres::PgArguments> {
+) -> sqlx::query::QueryAs<'a, Postgres, (i64, bool), sqlx::postgres::PgArguments> {
     let n = batch.len();
     let mut cols = (
         Vec::with_capacity(n),
@@ -230,7 +239,7 @@ fn pg_update<'a>(
         cols.6.push(s.last_error.as_deref());
         cols.7.push(clears_body(s, hipaa));
     }
-    sqlx::query_scalar(PG_SETTLE)
+    sqlx::query_as(PG_SETTLE)
         .bind(cols.0)
         .bind(cols.1)
         .bind(cols.2)

@@ -7,7 +7,7 @@ use super::support::claim;
 use super::support::{Row, TestDb};
 use crate::queue::attempt::sql::{PG_SETTLE, SQLITE_SETTLE};
 use crate::queue::fair_sql::{PG_CLAIM, SQLITE_CLAIM};
-use crate::queue::sql::PG_PIN_PLAN;
+use crate::queue::sql::PG_BEGIN_PINNED;
 use crate::queue::{DeliveryQueue, QueueConfig, now_ms};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,8 +124,7 @@ async fn claim_uses_the_due_index_and_settling_the_primary_key() {
                         .unwrap(),
                 );
                 assert!(claim.contains("deliveries_flow"), "{claim}");
-                let mut txn = pool.begin().await.unwrap();
-                sqlx::query(PG_PIN_PLAN).execute(&mut *txn).await.unwrap();
+                let mut txn = pool.begin_with(PG_BEGIN_PINNED).await.unwrap();
                 let ack = text(
                     sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {PG_SETTLE}")))
                         .bind(vec![1_i64, 2])
