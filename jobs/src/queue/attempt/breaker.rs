@@ -124,7 +124,7 @@ fn hooks(rows: &[&Settled]) -> Vec<i64> {
 /// is the steady state of a healthy endpoint and spares the settle a locking read. A run or an
 /// opening committed by another process after that read is ordered after these successes.
 fn untouched(rows: &[&Settled], flows: bool) -> bool {
-    rows.is_empty() || (flows && false)
+    rows.is_empty() || (!flows && rows.iter().all(|s| s.status == DeliveryStatus::Succeeded))
 }
 
 /// SQLite: updates the flows of the webhooks of `rows` (recorded attempts only); `flows`: a

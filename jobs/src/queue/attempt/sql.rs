@@ -155,12 +155,7 @@ impl Pool {
                 Ok((passed.len(), transitions))
             }
             Self::Postgres(pool) => {
-                let mut txn = pool.begin().await?;
-                sqlx::query(
-                    "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
-                )
-                .execute(&mut *txn)
-                .await?;
+                let mut txn = pool.begin_with(PG_BEGIN_PINNED).await?;
                 let hipaa: HashSet<i64> = if accounts.is_empty() {
                     HashSet::new()
                 } else {
