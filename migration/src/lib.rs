@@ -13,6 +13,7 @@ mod m20261201_000002_account_security;
 mod m20261202_000001_operational_events;
 mod m20261203_000001_delivery_slots;
 mod m20261203_000002_collecting_index;
+mod m20261203_000003_claim_function;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_operational_events::Migration),
             Box::new(m20261203_000001_delivery_slots::Migration),
             Box::new(m20261203_000002_collecting_index::Migration),
+            Box::new(m20261203_000003_claim_function::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@
 //!    index probe, not a scan, and every webhook with work gets a turn;
 //! 2. gives each one a share of the batch, bounded by
 //!    - its **in-flight cap** (`webhooks.max_in_flight`), shared out as send slots
-//!      (`delivery_slots`, [`slot_share`]): this process's grant is held by its send gate
+//!      (`delivery_slots`, [`super::slots`]): this process's grant is held by its send gate
 //!      ([`super::gate`]), with at most [`PIPELINE`] × that buffered or being sent here, so a
 //!      hanging endpoint holds its own slots, never the process's;
 //!    - its **circuit breaker** (`delivery_flows.next_probe_at` set): nothing, except one probe
@@ -30,6 +30,7 @@ use super::fair_sql::{
     SQLITE_CLAIM, SQLITE_GRANT, SQLITE_LAPSED, SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
 };
 use super::gate::{Gates, PIPELINE};
+use super::slots::{grant_outdated, slot_share};
 use super::sql::{Pool, claimed};
 use super::{ClaimedDelivery, QueueConfig, QueueError};
 
@@ -59,7 +60,7 @@ pub(crate) struct Got {
     pub cursor: i64,
     /// Lane-1 rows among `rows`.
     pub retries: usize,
-    /// This process's send slots of every webhook the claim looked at (see [`slot_share`]),
+    /// This process's send slots of every webhook the claim looked at (see [`super::slots`]),
     /// for the send gates once the claim has committed.
     pub caps: HashMap<i64, usize>,
     /// A webhook with due rows got fewer than its share because of rows in flight: the claim
@@ -282,25 +283,6 @@ impl FlowChange {
     }
 }
 
-/// The send slots of a webhook (`max` in flight) this process may take when `rivals` other
-/// processes hold `others` of them: an equal share, at most what the others left free. A
-/// process that finds the webhook full gets none, but its grant of nothing counts it among the
-/// rivals, so the others shrink to their share at their next claim and free the rest.
-#[must_use]
-pub(crate) fn slot_share(max: i64, others: i64, rivals: i64) -> usize {
-    let (max, processes) = (max.max(0), rivals.max(0) + 1);
-    let fair = (max + processes - 1) / processes;
-    usize::try_from(fair.min(max - others)).unwrap_or(0)
-}
-
-/// Whether this process's stored grant (`mine`: slots, until when) must be written to hold
-/// `slots` now: it differs, or it lapses within half a lease (so it outlives every row
-/// claimed under it by at least that much, without a write on every claim).
-fn grant_outdated(mine: Option<(i32, i64)>, slots: usize, ask: &Ask) -> bool {
-    let half = (ask.lease_until - ask.now) / 2;
-    mine.is_none_or(|(held, until)| usize::try_from(held).ok() != Some(slots) || until < ask.now + half)
-}
-
 /// The wait before probe number `probes + 1` of an open breaker: `first`, doubling, at most `max`.
 #[must_use]
 pub fn probe_interval(cfg: &QueueConfig, probes: i32) -> Duration {
@@ -325,7 +307,46 @@ impl Pool {
     /// process whose send gates are `gates`. A webhook's gate is narrowed to its new share
     /// before the grant is written; the caller widens the gates to [`Got::caps`] once the claim
     /// has committed (so a gate never allows more than the grant stored).
+    ///
+    /// On PostgreSQL a claim without retries first takes the webhooks that need no bookkeeping
+    /// in one round trip ([`super::fast`]); only the others go through the locked claim.
     pub(crate) async fn claim_fair(&self, ask: Ask, cfg: &QueueConfig, gates: &Gates) -> Result<Got, QueueError> {
+        let Self::Postgres(pool) = self else {
+            return self.claim_locked(ask, cfg, gates, &HashMap::new()).await;
+        };
+        if ask.retries > 0 {
+            return self.claim_locked(ask, cfg, gates, &HashMap::new()).await;
+        }
+        let fast = super::fast::claim(pool, &ask, cfg, gates).await?;
+        let room = ask.limit.saturating_sub(fast.got.rows.len());
+        if !fast.rest || room == 0 {
+            return Ok(fast.got);
+        }
+        let mut taken: HashMap<i64, usize> = HashMap::new();
+        for row in &fast.got.rows {
+            *taken.entry(row.webhook_id).or_default() += 1;
+        }
+        let rest = Ask { limit: room, ..ask };
+        let mut got = self.claim_locked(rest, cfg, gates, &taken).await?;
+        got.held |= fast.got.held;
+        for (webhook, cap) in fast.got.caps {
+            got.caps.entry(webhook).or_insert(cap);
+        }
+        let mut rows = fast.got.rows;
+        rows.append(&mut got.rows);
+        got.rows = rows;
+        Ok(got)
+    }
+
+    /// The claim under the webhooks' locks (the whole claim on SQLite, where `BEGIN IMMEDIATE`
+    /// serialises them); `taken` = rows per webhook this claim already took without them.
+    async fn claim_locked(
+        &self,
+        ask: Ask,
+        cfg: &QueueConfig,
+        gates: &Gates,
+        taken: &HashMap<i64, usize>,
+    ) -> Result<Got, QueueError> {
         let mut txn = match self {
             Self::Sqlite(pool) => Txn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Self::Postgres(pool) => Txn::Postgres(pool.begin().await?),
@@ -354,6 +375,7 @@ impl Pool {
             }
             let cap = slot_share(c.max_in_flight, c.others, c.rivals);
             let (sending, busy) = gates.narrow(c.webhook_id, cap);
+            let busy = busy + taken.get(&c.webhook_id).copied().unwrap_or(0);
             let grant = cap.max(sending);
             if grant_outdated(c.mine, grant, &ask) {
                 changes.push(FlowChange::Grant {

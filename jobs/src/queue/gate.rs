@@ -8,7 +8,7 @@
 //!   frees the slot when the response (or the timeout) is in, before the settle;
 //! - **across processes**, the cap is shared out as send slots: each process holds a grant
 //!   (`delivery_slots`: slots, until when) that its claim sets under the webhook's lock to an
-//!   equal share of what the other grants leave ([`super::fair::slot_share`]), and its gate's
+//!   equal share of what the other grants leave ([`super::slots::slot_share`]), and its gate's
 //!   `cap` follows the grant. Counting other processes' in-flight rows instead would also count
 //!   rows answered and waiting for their settle, so the first claimer saw a busy webhook as its
 //!   own and the others found it full. The grant stored is never below what the gate allows:
@@ -224,6 +224,11 @@ impl Gates {
             .get(&webhook)
             .is_some_and(|at| claimed_at < *at);
         paused || self.with(|g| g.get(&webhook).is_some_and(|gate| gate.cap == 0))
+    }
+
+    /// Rows per webhook that are buffered or being sent here (what [`PIPELINE`] bounds).
+    pub(crate) fn busy(&self) -> HashMap<i64, usize> {
+        self.with(|g| g.iter().map(|(id, gate)| (*id, gate.queued + gate.sending)).collect())
     }
 
     /// The webhooks this process has requests open to.

@@ -27,8 +27,10 @@ mod claim;
 mod config;
 pub(crate) mod fair;
 pub(crate) mod fair_sql;
+mod fast;
 pub(crate) mod gate;
 pub mod ops;
+mod slots;
 mod sql;
 
 #[cfg(test)]

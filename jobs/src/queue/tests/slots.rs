@@ -98,3 +98,55 @@ async fn a_process_left_without_a_share_hands_its_buffered_rows_back() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_one_round_trip_claim_takes_rows_within_a_fresh_grant_and_leaves_the_rest() {
+    for t in TestDb::all().await {
+        let crate::queue::sql::Pool::Postgres(pool) = t_pool(&t) else {
+            continue; // SQLite claims in process: every claim is the locked one
+        };
+        let hook = t.webhook_id;
+        t.insert_due(100).await;
+        let a = DeliveryQueue::new(t.db.clone(), QueueConfig::default());
+        let now = now_ms();
+        let ask = crate::queue::fair::Ask {
+            limit: 64,
+            retries: 0,
+            now,
+            lease_until: now + 60_000,
+            cursor: 0,
+            claimer: a.claimer(),
+        };
+        let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
+            .await
+            .unwrap();
+        assert!(
+            fast.rest && fast.got.rows.is_empty(),
+            "no grant yet: the locked claim decides"
+        );
+        assert_eq!(claim(&a, 64, now, now + 60_000).await.len(), 32);
+        assert_eq!(granted(&t, &a).await, 8);
+
+        let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
+            .await
+            .unwrap();
+        assert!(!fast.rest);
+        assert_eq!(fast.got.rows.len(), 32, "four times the grant, none of it busy here");
+        assert_eq!(fast.got.caps.get(&hook), Some(&8));
+        let _open = start(&a, hook, 64, 8);
+        let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
+            .await
+            .unwrap();
+        assert!(fast.got.rows.is_empty() && fast.got.held, "the pipeline is full");
+        t.exec(&format!("UPDATE webhooks SET rate_limit = 5 WHERE id = {hook}"))
+            .await;
+        let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
+            .await
+            .unwrap();
+        assert!(fast.rest, "a rate-limited webhook needs the locked claim");
+    }
+}
+
+fn t_pool(t: &TestDb) -> crate::queue::sql::Pool {
+    DeliveryQueue::new(t.db.clone(), QueueConfig::default()).pool().clone()
+}

@@ -1,0 +1,80 @@
+//! PostgreSQL's common claim in one round trip: `herald_claim_fast` (migration
+//! `m20261203_000003`) claims first attempts of every webhook with work whose limits need no
+//! bookkeeping (no rate limit, not ordered, breaker closed) and for which this process holds a
+//! fresh grant of send slots that is still its fair share; no lock is needed, since the grant,
+//! held by the process's send gate, already bounds what it sends. The other webhooks with work
+//! come back unclaimed for the locked claim ([`super::fair`]), which writes grants.
+//!
+//! Before it, a claim was five round trips (begin, candidates under advisory locks, their
+//! state, the rows, commit) where the claim of `d72cb51` was one; this restores one in the
+//! steady state.
+
+use std::collections::HashMap;
+
+use sqlx::{PgPool, Row};
+
+use super::fair::{Ask, Got};
+use super::gate::{Gates, PIPELINE};
+use super::sql::claimed;
+use super::{QueueConfig, QueueError};
+
+const PG_FAST: &str = "SELECT * FROM herald_claim_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// What the fast claim brought back.
+pub(super) struct Fast {
+    pub got: Got,
+    /// Webhooks with work were left for the locked claim.
+    pub rest: bool,
+}
+
+/// Claims what it can of the next round of webhooks (see the module doc).
+pub(super) async fn claim(pool: &PgPool, ask: &Ask, cfg: &QueueConfig, gates: &Gates) -> Result<Fast, QueueError> {
+    let busy: HashMap<i64, usize> = gates.busy();
+    let (ids, counts): (Vec<i64>, Vec<i64>) = busy
+        .iter()
+        .map(|(id, n)| (*id, i64::try_from(*n).unwrap_or(i64::MAX)))
+        .unzip();
+    let hooks = i64::try_from(cfg.fair_webhooks.max(1)).unwrap_or(i64::MAX);
+    let fresh_until = ask.now + (ask.lease_until - ask.now) / 2;
+    let rows = sqlx::query(PG_FAST)
+        .bind(ask.cursor)
+        .bind(hooks)
+        .bind(ask.claimer)
+        .bind(ask.now)
+        .bind(ask.lease_until)
+        .bind(i64::try_from(ask.limit).unwrap_or(i64::MAX))
+        .bind(ids)
+        .bind(counts)
+        .bind(i64::try_from(PIPELINE).unwrap_or(i64::MAX))
+        .bind(fresh_until)
+        .fetch_all(pool)
+        .await?;
+    let mut got = Got::default();
+    let mut rest = false;
+    let mut seen = Vec::new();
+    for row in &rows {
+        let webhook: i64 = row.try_get(3)?;
+        if seen.last() != Some(&webhook) {
+            seen.push(webhook);
+        }
+        if !row.try_get::<bool, _>(8)? {
+            rest = true;
+            continue;
+        }
+        let slots: Option<i32> = row.try_get(9)?;
+        got.caps
+            .insert(webhook, usize::try_from(slots.unwrap_or(0)).unwrap_or(0));
+        got.held |= row.try_get::<bool, _>(10)?;
+        if row.try_get::<Option<i64>, _>(0)?.is_some() {
+            got.rows.push(claimed(row, ask.lease_until)?);
+        }
+    }
+    // A full round goes on after its last webhook; a shorter one served every webhook with
+    // work, so the next starts from the lowest.
+    got.cursor = if seen.len() < cfg.fair_webhooks.max(1) {
+        0
+    } else {
+        seen.last().copied().unwrap_or(0)
+    };
+    Ok(Fast { got, rest })
+}
