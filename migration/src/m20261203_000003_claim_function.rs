@@ -6,9 +6,11 @@
 //! by the process's send gate, already bounds what it sends. Every other webhook with work is
 //! returned unclaimed (`fast` false) for the locked claim, which also writes grants.
 //!
-//! Why a function: its `SET` clauses pin the plans of its statement (sorting off keeps the row
-//! pick on `deliveries_flow`'s order whatever the statistics; JIT off, as the disabled sort's
-//! cost would otherwise trigger a compilation of 150 ms; generic plans, cached per session),
+//! Why a function: its `SET` clauses pin the plans of its statement whatever the statistics
+//! (sorting off keeps the row pick on `deliveries_flow`'s order; hash and merge joins off keep
+//! the update on the primary key — a plan made while the table was young otherwise scans it
+//! whole on every claim; JIT off, as the disabled sort's cost would otherwise trigger a
+//! compilation of 150 ms; generic plans, cached per session),
 //! which a single statement cannot do for itself, and a transaction around it would cost two
 //! more round trips per claim.
 //!
@@ -28,7 +30,8 @@ const CREATE: &str = r#"CREATE FUNCTION herald_claim_fast(
 RETURNS TABLE (id bigint, attempt integer, account_id bigint, webhook_id bigint, "trigger" varchar,
                lane integer, body text, version bigint, fast boolean, slots integer, held boolean)
 LANGUAGE plpgsql
-SET enable_sort = off SET jit = off SET plan_cache_mode = force_generic_plan
+SET enable_sort = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
 BEGIN
