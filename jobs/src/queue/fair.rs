@@ -2,7 +2,8 @@
 //!
 //! One claim is one transaction (SQLite: `BEGIN IMMEDIATE`, so claims of all processes are
 //! serialised; PostgreSQL: each webhook is taken under a transaction-scoped advisory lock, and
-//! its state is read after the lock). It:
+//! its state is read after the lock; webhooks needing no bookkeeping go first, in one round
+//! trip without a lock: [`super::fast`]). It:
 //! 1. enumerates up to [`QueueConfig::fair_webhooks`] webhooks with pending rows, in id order
 //!    after the process's cursor (wrapping around), so a huge backlog of one webhook costs one
 //!    index probe, not a scan, and every webhook with work gets a turn;
@@ -14,62 +15,26 @@
 //!    - its **circuit breaker** (`delivery_flows.next_probe_at` set): nothing, except one probe
 //!      when the probe is due and nothing is in flight; the next probe is pushed out at once;
 //!    - its **rate limit** (GCRA over `delivery_flows.rate_tat`, a burst of at most
-//!      [`RATE_WINDOW`]'s worth): the excess simply stays pending;
-//!    - **ordering** (`webhooks.ordered`): one in flight, the head in ingest order; a head
-//!      waiting for its retry holds the rest;
+//!      [`RATE_WINDOW`](super::pacing::RATE_WINDOW)'s worth): the excess simply stays pending;
+//!    - **ordering** (`webhooks.ordered`): one in flight, the head in ingest order (its
+//!      waiting retry holds the rest);
 //! 3. claims each share first from lane 0 (first attempts), then lane 1 (retries, due ones,
 //!    within the process's retry budget).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
+pub(crate) use super::ask::{Ask, Got};
 use super::fair_sql::{
     PG_CLAIM, PG_GRANT, PG_LAPSED, PG_LOCK_CANDIDATES, PG_PROBED, PG_RATE, PG_RETRY_HEAD, PG_STATE, SQLITE_CANDIDATES,
     SQLITE_CLAIM, SQLITE_GRANT, SQLITE_LAPSED, SQLITE_PROBED, SQLITE_RATE, SQLITE_RETRY_HEAD,
 };
 use super::gate::{Gates, PIPELINE};
+use super::pacing::{next_probe_at, rate_room};
 use super::slots::{grant_outdated, slot_share};
 use super::sql::{Pool, claimed};
 use super::{ClaimedDelivery, QueueConfig, QueueError};
-
-/// The burst a rate-limited webhook may send at once: this long's worth of its rate (at least
-/// one delivery). Shorter than the poll interval would waste claims; longer bunches arrivals.
-pub const RATE_WINDOW: Duration = Duration::from_millis(200);
-
-/// What one claim asks for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ask {
-    pub limit: usize,
-    /// Most lane-1 rows this claim may take (the retry budget it reserved).
-    pub retries: usize,
-    pub now: i64,
-    pub lease_until: i64,
-    /// Webhooks with an id above this are served first (round-robin).
-    pub cursor: i64,
-    /// The claiming process (`delivery_slots.claimer`).
-    pub claimer: i64,
-}
-
-/// What a claim brought back.
-#[derive(Debug, Default)]
-pub(crate) struct Got {
-    pub rows: Vec<ClaimedDelivery>,
-    /// Where the next claim starts: the last webhook served, or 0 after a wrap.
-    pub cursor: i64,
-    /// Lane-1 rows among `rows`.
-    pub retries: usize,
-    /// This process's send slots of every webhook the claim looked at (see [`super::slots`]),
-    /// for the send gates once the claim has committed.
-    pub caps: HashMap<i64, usize>,
-    /// A webhook with due rows got fewer than its share because of rows in flight: the claim
-    /// is worth repeating as soon as a request of this process ends or settles.
-    pub held: bool,
-    /// Webhooks found with an open breaker, each with whether no probe has gone out since it
-    /// opened: what this process claimed of them before is held back (see [`super::gate::Gates::pause`]).
-    pub paused: Vec<(i64, bool)>,
-}
 
 /// One webhook with pending rows and what limits it.
 #[derive(Debug)]
@@ -283,41 +248,16 @@ impl FlowChange {
     }
 }
 
-/// The wait before probe number `probes + 1` of an open breaker: `first`, doubling, at most `max`.
-#[must_use]
-pub fn probe_interval(cfg: &QueueConfig, probes: i32) -> Duration {
-    let doublings = u32::try_from(probes.clamp(0, 30)).unwrap_or(0);
-    cfg.probe_first.saturating_mul(1 << doublings).min(cfg.probe_max)
-}
-
-/// How many rows a webhook limited to `rate` per second may start now, and its clock after
-/// `n` of them (GCRA: `tat` advances one emission interval per row; a row may go when `tat`
-/// is at most one [`RATE_WINDOW`] ahead of now).
-fn rate_room(rate: i32, tat_us: i64, now_us: i64) -> (usize, i64) {
-    let interval = 1_000_000 / i64::from(rate.max(1));
-    let window = i64::try_from(RATE_WINDOW.as_micros()).unwrap_or(i64::MAX);
-    let start = tat_us.max(now_us);
-    let slack = now_us + window - start;
-    let room = if slack < 0 { 0 } else { slack / interval + 1 };
-    (usize::try_from(room).unwrap_or(0), start)
-}
-
 impl Pool {
     /// Claims up to `ask.limit` rows fairly across webhooks (see the module doc) for the
     /// process whose send gates are `gates`. A webhook's gate is narrowed to its new share
     /// before the grant is written; the caller widens the gates to [`Got::caps`] once the claim
     /// has committed (so a gate never allows more than the grant stored).
-    ///
-    /// On PostgreSQL a claim without retries first takes the webhooks that need no bookkeeping
-    /// in one round trip ([`super::fast`]); only the others go through the locked claim.
     pub(crate) async fn claim_fair(&self, ask: Ask, cfg: &QueueConfig, gates: &Gates) -> Result<Got, QueueError> {
-        let Self::Postgres(pool) = self else {
+        let (Self::Postgres(pool), 0) = (self, ask.retries) else {
             return self.claim_locked(ask, cfg, gates, &HashMap::new()).await;
         };
-        if ask.retries > 0 {
-            return self.claim_locked(ask, cfg, gates, &HashMap::new()).await;
-        }
-        let fast = super::fast::claim(pool, &ask, cfg, gates).await?;
+        let mut fast = super::fast::claim(pool, &ask, cfg, gates).await?;
         let room = ask.limit.saturating_sub(fast.got.rows.len());
         if !fast.rest || room == 0 {
             return Ok(fast.got);
@@ -326,20 +266,21 @@ impl Pool {
         for row in &fast.got.rows {
             *taken.entry(row.webhook_id).or_default() += 1;
         }
-        let rest = Ask { limit: room, ..ask };
-        let mut got = self.claim_locked(rest, cfg, gates, &taken).await?;
-        got.held |= fast.got.held;
-        for (webhook, cap) in fast.got.caps {
-            got.caps.entry(webhook).or_insert(cap);
-        }
-        let mut rows = fast.got.rows;
-        rows.append(&mut got.rows);
-        got.rows = rows;
-        Ok(got)
+        let got = self
+            .claim_locked(Ask { limit: room, ..ask }, cfg, gates, &taken)
+            .await?;
+        fast.got.rows.extend(got.rows);
+        fast.got.caps.extend(got.caps);
+        Ok(Got {
+            rows: fast.got.rows,
+            caps: fast.got.caps,
+            held: fast.got.held || got.held,
+            ..got
+        })
     }
 
-    /// The claim under the webhooks' locks (the whole claim on SQLite, where `BEGIN IMMEDIATE`
-    /// serialises them); `taken` = rows per webhook this claim already took without them.
+    /// The claim under the webhooks' locks (all of it on SQLite: `BEGIN IMMEDIATE` serialises
+    /// claims); `taken` = rows per webhook this claim already took without them.
     async fn claim_locked(
         &self,
         ask: Ask,
@@ -408,7 +349,7 @@ impl Pool {
             }
             let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
             if probing {
-                let next = ask.now.saturating_add(duration_ms(probe_interval(cfg, c.probes)));
+                let next = next_probe_at(cfg, c.probes, ask.now);
                 changes.push(FlowChange::Probed {
                     webhook_id: c.webhook_id,
                     next,
@@ -456,11 +397,3 @@ async fn claim_webhook(
     }
     Ok(rows)
 }
-
-fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-#[path = "fair_tests.rs"]
-mod tests;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use sqlx::{PgPool, Row};
 
-use super::fair::{Ask, Got};
+use super::ask::{Ask, Got};
 use super::gate::{Gates, PIPELINE};
 use super::sql::claimed;
 use super::{QueueConfig, QueueError};

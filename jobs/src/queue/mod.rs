@@ -20,6 +20,7 @@
 //! on PostgreSQL it also runs [`notify_sql`] inside its transaction and every process runs
 //! [`DeliveryQueue::listen_postgres`]. A poll every [`QueueConfig::poll`] covers the rest.
 
+mod ask;
 pub mod attempt;
 mod backend;
 pub(crate) mod budget;
@@ -30,6 +31,7 @@ pub(crate) mod fair_sql;
 mod fast;
 pub(crate) mod gate;
 pub mod ops;
+mod pacing;
 mod slots;
 mod sql;
 
@@ -48,7 +50,7 @@ use tokio::task::JoinHandle;
 
 pub use backend::DeliveryBackend;
 pub use config::{QueueConfig, parse_retry_schedule, retry_delay};
-pub use fair::{RATE_WINDOW, probe_interval};
+pub use pacing::{RATE_WINDOW, probe_interval};
 
 pub(crate) use sql::{PG_BEGIN_PINNED, Pool};
 

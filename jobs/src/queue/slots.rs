@@ -1,7 +1,7 @@
 //! Send slots: how a webhook's in-flight cap is shared out between processes
 //! (`delivery_slots`, see [`super::gate`]).
 
-use super::fair::Ask;
+use super::ask::Ask;
 
 /// The send slots of a webhook (`max` in flight) this process may take when `rivals` other
 /// processes hold `others` of them: an equal share, at most what the others left free. A
