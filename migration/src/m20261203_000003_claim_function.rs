@@ -14,6 +14,13 @@
 //! which a single statement cannot do for itself, and a transaction around it would cost two
 //! more round trips per claim.
 //!
+//! The round-robin goes down the webhook ids from below the cursor, as the locked claim does on
+//! PostgreSQL (without wrapping around: a round cut short by the lowest id leaves the cursor at
+//! 0, so the next claim starts from the top): a webhook's newest index entries are its pending rows,
+//! while its oldest are those just claimed, which stay in the index, dead, until a vacuum —
+//! finding the next webhook from the top of its range costs one probe, from the bottom a walk
+//! over every row claimed since (a second walk per claim besides the one that picks the rows).
+//!
 //! Arguments: cursor and number of webhooks of the round-robin, the claiming process, now and
 //! the lease end (unix ms), the claim's size, the process's busy rows per webhook (two arrays),
 //! the pipeline factor, and how long a grant must still hold to be used (unix ms).
@@ -37,21 +44,13 @@ AS $fn$
 BEGIN
 RETURN QUERY
 WITH RECURSIVE hooks(hid, n) AS (
-  SELECT (SELECT min(x.webhook_id) FROM deliveries x WHERE x.status = 'pending' AND x.webhook_id > p_cursor), 1::bigint
+  SELECT (SELECT max(x.webhook_id) FROM deliveries x
+          WHERE x.status = 'pending' AND x.webhook_id < coalesce(nullif(p_cursor, 0), 9223372036854775807)), 1::bigint
   UNION ALL
-  SELECT (SELECT min(x.webhook_id) FROM deliveries x WHERE x.status = 'pending' AND x.webhook_id > hooks.hid),
+  SELECT (SELECT max(x.webhook_id) FROM deliveries x WHERE x.status = 'pending' AND x.webhook_id < hooks.hid),
          hooks.n + 1
   FROM hooks WHERE hooks.hid IS NOT NULL AND hooks.n < p_hooks),
-wrapped(hid, n) AS (
-  SELECT (SELECT min(x.webhook_id) FROM deliveries x WHERE x.status = 'pending'), (SELECT count(hid) FROM hooks) + 1
-  WHERE p_cursor > 0 AND (SELECT count(hid) FROM hooks) < p_hooks
-  UNION ALL
-  SELECT (SELECT min(x.webhook_id) FROM deliveries x WHERE x.status = 'pending' AND x.webhook_id > wrapped.hid),
-         wrapped.n + 1
-  FROM wrapped WHERE wrapped.hid < p_cursor AND wrapped.n < p_hooks),
-found(hid, n) AS (
-  SELECT h.hid, h.n FROM hooks h WHERE h.hid IS NOT NULL
-  UNION ALL SELECT w.hid, w.n FROM wrapped w WHERE w.hid <= p_cursor),
+found(hid, n) AS (SELECT h.hid, h.n FROM hooks h WHERE h.hid IS NOT NULL),
 state AS (
   SELECT w.id AS hid, found.n, m.slots AS mine,
          coalesce(w.rate_limit IS NULL AND NOT w.ordered AND f.next_probe_at IS NULL
@@ -59,7 +58,7 @@ state AS (
                   AND m.slots = greatest(least((w.max_in_flight + r.rivals) / (r.rivals + 1),
                                                w.max_in_flight - r.others), 0), false) AS fast,
          greatest(coalesce(m.slots, 0) * p_pipeline - coalesce(b.busy, 0), 0) AS room,
-         (p_limit + count(*) OVER () - 1) / count(*) OVER () AS share
+         (p_limit + (SELECT count(*) FROM found) - 1) / (SELECT count(*) FROM found) AS share
   FROM found JOIN webhooks w ON w.id = found.hid
   LEFT JOIN delivery_flows f ON f.webhook_id = w.id
   LEFT JOIN delivery_slots m ON m.webhook_id = w.id AND m.claimer = p_claimer

@@ -42,9 +42,12 @@ FROM found JOIN webhooks w ON w.id = found.id LEFT JOIN delivery_flows f ON f.we
 LEFT JOIN delivery_slots m ON m.webhook_id = w.id AND m.claimer = ?3
 ORDER BY found.n";
 
-/// The webhooks [`SQLITE_CANDIDATES`] enumerates, each locked for this transaction with a
-/// transaction-scoped advisory lock (skipped when another process holds it), so two processes
-/// never grant and claim the same webhook's share at once.
+/// Up to `$2` webhooks with pending rows as [`SQLITE_CANDIDATES`], but going down the ids
+/// (below `$1`, wrapping to the top; 0 = from the top), each locked for this transaction with
+/// a transaction-scoped advisory lock (skipped when another process holds it), so two processes
+/// never grant and claim the same webhook's share at once. Downwards because a webhook's
+/// oldest entries in `deliveries_flow` are the rows just claimed, dead until a vacuum: a probe
+/// from the top of its range finds a pending row at once, one from the bottom walks them all.
 ///
 /// It also pins the plans of the statements after it in the transaction (`pin`; not its own,
 /// which is planned before it runs — with sorting off this one costs 200 ms): sorting off
@@ -54,19 +57,20 @@ ORDER BY found.n";
 /// spare the planning of [`PG_STATE`] on every claim (an `= ANY($1)` statement is otherwise
 /// planned anew each time: 0.4 ms of planning for 0.05 ms of work).
 pub(super) const PG_LOCK_CANDIDATES: &str = r"WITH RECURSIVE hooks(id, n) AS (
-  SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND webhook_id > $1), 1
+  SELECT (SELECT max(webhook_id) FROM deliveries
+          WHERE status = 'pending' AND webhook_id < coalesce(nullif($1, 0), 9223372036854775807)), 1
   UNION ALL
-  SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND webhook_id > hooks.id),
+  SELECT (SELECT max(webhook_id) FROM deliveries WHERE status = 'pending' AND webhook_id < hooks.id),
          hooks.n + 1
   FROM hooks WHERE hooks.id IS NOT NULL AND hooks.n < $2),
 wrapped(id, n) AS (
-  SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending'), (SELECT count(id) FROM hooks) + 1
+  SELECT (SELECT max(webhook_id) FROM deliveries WHERE status = 'pending'), (SELECT count(id) FROM hooks) + 1
   WHERE $1 > 0 AND (SELECT count(id) FROM hooks) < $2
   UNION ALL
-  SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND webhook_id > wrapped.id),
+  SELECT (SELECT max(webhook_id) FROM deliveries WHERE status = 'pending' AND webhook_id < wrapped.id),
          wrapped.n + 1
-  FROM wrapped WHERE wrapped.id < $1 AND wrapped.n < $2),
-found(id, n) AS (SELECT id, n FROM hooks UNION ALL SELECT id, n FROM wrapped WHERE id <= $1)
+  FROM wrapped WHERE wrapped.id > $1 AND wrapped.n < $2),
+found(id, n) AS (SELECT id, n FROM hooks UNION ALL SELECT id, n FROM wrapped WHERE id >= $1)
 SELECT id FROM found,
   (SELECT set_config('enable_sort', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)) AS pin
 WHERE id IS NOT NULL AND pg_try_advisory_xact_lock(id # 5981232743620714043)
