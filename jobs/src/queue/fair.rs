@@ -296,7 +296,7 @@ impl Pool {
         let max = cfg.fair_webhooks.max(1);
         let found = txn.candidates(ask.cursor, max, &ask).await?;
         // A full round goes on after its last webhook; a shorter one served every webhook with
-        // work, so the next starts from the lowest.
+        // work, so the next starts over.
         let cursor = if found.len() < max {
             0
         } else {

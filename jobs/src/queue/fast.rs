@@ -69,8 +69,8 @@ pub(super) async fn claim(pool: &PgPool, ask: &Ask, cfg: &QueueConfig, gates: &G
             got.rows.push(claimed(row, ask.lease_until)?);
         }
     }
-    // A full round goes on after its last webhook; a shorter one served every webhook with
-    // work, so the next starts from the lowest.
+    // A full round goes on after its last webhook; a shorter one reached the end of the ids,
+    // so the next starts over.
     got.cursor = if seen.len() < cfg.fair_webhooks.max(1) {
         0
     } else {
