@@ -37,3 +37,12 @@ pub(crate) struct Got {
     /// opened: what this process claimed of them before is held back (see [`super::gate::Gates::pause`]).
     pub paused: Vec<(i64, bool)>,
 }
+
+impl Ask {
+    /// A grant of send slots held until before this (unix ms) is renewed: half a lease from
+    /// now, so it outlives every row claimed under it by at least that much, without a write
+    /// on every claim.
+    pub(crate) fn renew_before(&self) -> i64 {
+        self.now + (self.lease_until - self.now) / 2
+    }
+}

@@ -35,7 +35,6 @@ pub(super) async fn claim(pool: &PgPool, ask: &Ask, cfg: &QueueConfig, gates: &G
         .map(|(id, n)| (*id, i64::try_from(*n).unwrap_or(i64::MAX)))
         .unzip();
     let hooks = i64::try_from(cfg.fair_webhooks.max(1)).unwrap_or(i64::MAX);
-    let fresh_until = ask.now + (ask.lease_until - ask.now) / 2;
     let rows = sqlx::query(PG_FAST)
         .bind(ask.cursor)
         .bind(hooks)
@@ -46,7 +45,7 @@ pub(super) async fn claim(pool: &PgPool, ask: &Ask, cfg: &QueueConfig, gates: &G
         .bind(ids)
         .bind(counts)
         .bind(i64::try_from(PIPELINE).unwrap_or(i64::MAX))
-        .bind(fresh_until)
+        .bind(ask.renew_before())
         .fetch_all(pool)
         .await?;
     let mut got = Got::default();

@@ -170,42 +170,32 @@ const INSERT_PG: &str = "INSERT INTO deliveries (account_id, webhook_id, status,
      next_attempt_at, \"trigger\", body, event_count, event_name, created_at, updated_at) \
      VALUES ($1, $2, 'pending', 0, 0, $3, 'scheduled', $4, 1, $5, $3, $3)";
 
+/// The statements of [`insert`] for one database.
+struct Statements {
+    subject: &'static str,
+    candidates: &'static str,
+    insert: &'static str,
+}
+
+const SQLITE: Statements = Statements {
+    subject: SUBJECT_SQLITE,
+    candidates: CANDIDATES_SQLITE,
+    insert: INSERT_SQLITE,
+};
+
+const PG: Statements = Statements {
+    subject: SUBJECT_PG,
+    candidates: CANDIDATES_PG,
+    insert: INSERT_PG,
+};
+
 /// SQLite: inserts the operational deliveries of `transitions` (inside the settle transaction).
 pub(crate) async fn sqlite(
     txn: &mut Transaction<'static, Sqlite>,
     transitions: &[Transition],
     now: i64,
 ) -> Result<(), QueueError> {
-    let mut subjects = HashMap::new();
-    let mut candidates = HashMap::new();
-    for t in transitions {
-        let (account, webhook, ..) = event_of(t);
-        let subject: Option<(String, String, String)> = sqlx::query_as(SUBJECT_SQLITE)
-            .bind(webhook)
-            .fetch_optional(&mut **txn)
-            .await?;
-        if let Some((public_id, name, url)) = subject {
-            subjects.insert(webhook, Endpoint { public_id, name, url });
-        }
-        if candidates.contains_key(&account) {
-            continue;
-        }
-        let found: Vec<(i64, String)> = sqlx::query_as(CANDIDATES_SQLITE)
-            .bind(account)
-            .fetch_all(&mut **txn)
-            .await?;
-        candidates.insert(account, found);
-    }
-    for (account, webhook, event, text) in rows(transitions, &subjects, &candidates, now) {
-        sqlx::query(INSERT_SQLITE)
-            .bind(account)
-            .bind(webhook)
-            .bind(now)
-            .bind(text)
-            .bind(event)
-            .execute(&mut **txn)
-            .await?;
-    }
+    insert::<Sqlite>(&mut **txn, &SQLITE, transitions, now).await?;
     Ok(())
 }
 
@@ -215,13 +205,37 @@ pub(crate) async fn postgres(
     transitions: &[Transition],
     now: i64,
 ) -> Result<(), QueueError> {
+    if insert::<Postgres>(&mut **txn, &PG, transitions, now).await? > 0 {
+        sqlx::query(crate::queue::notify_sql()).execute(&mut **txn).await?;
+    }
+    Ok(())
+}
+
+/// Looks up the endpoint of each transition and the account's webhooks subscribed to
+/// operational events, and inserts their deliveries: the same steps on either database, only
+/// the SQL differs. Returns how many it inserted.
+async fn insert<DB>(
+    conn: &mut DB::Connection,
+    sql: &Statements,
+    transitions: &[Transition],
+    now: i64,
+) -> Result<usize, QueueError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'r> (String, String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
+    for<'v> i64: sqlx::Encode<'v, DB> + sqlx::Type<DB>,
+    for<'v> &'v str: sqlx::Encode<'v, DB> + sqlx::Type<DB>,
+{
     let mut subjects = HashMap::new();
     let mut candidates = HashMap::new();
     for t in transitions {
         let (account, webhook, ..) = event_of(t);
-        let subject: Option<(String, String, String)> = sqlx::query_as(SUBJECT_PG)
+        let subject: Option<(String, String, String)> = sqlx::query_as::<DB, _>(sql.subject)
             .bind(webhook)
-            .fetch_optional(&mut **txn)
+            .fetch_optional(&mut *conn)
             .await?;
         if let Some((public_id, name, url)) = subject {
             subjects.insert(webhook, Endpoint { public_id, name, url });
@@ -229,27 +243,24 @@ pub(crate) async fn postgres(
         if candidates.contains_key(&account) {
             continue;
         }
-        let found: Vec<(i64, String)> = sqlx::query_as(CANDIDATES_PG)
+        let found: Vec<(i64, String)> = sqlx::query_as::<DB, _>(sql.candidates)
             .bind(account)
-            .fetch_all(&mut **txn)
+            .fetch_all(&mut *conn)
             .await?;
         candidates.insert(account, found);
     }
     let rows = rows(transitions, &subjects, &candidates, now);
     for (account, webhook, event, text) in &rows {
-        sqlx::query(INSERT_PG)
-            .bind(account)
-            .bind(webhook)
+        sqlx::query::<DB>(sql.insert)
+            .bind(*account)
+            .bind(*webhook)
             .bind(now)
-            .bind(text)
-            .bind(event)
-            .execute(&mut **txn)
+            .bind(text.as_str())
+            .bind(*event)
+            .execute(&mut *conn)
             .await?;
     }
-    if !rows.is_empty() {
-        sqlx::query(crate::queue::notify_sql()).execute(&mut **txn).await?;
-    }
-    Ok(())
+    Ok(rows.len())
 }
 
 #[cfg(test)]

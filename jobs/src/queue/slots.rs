@@ -15,11 +15,9 @@ pub(crate) fn slot_share(max: i64, others: i64, rivals: i64) -> usize {
 }
 
 /// Whether this process's stored grant (`mine`: slots, until when) must be written to hold
-/// `slots` now: it differs, or it lapses within half a lease (so it outlives every row
-/// claimed under it by at least that much, without a write on every claim).
+/// `slots` now: it differs, or it lapses before [`Ask::renew_before`].
 pub(crate) fn grant_outdated(mine: Option<(i32, i64)>, slots: usize, ask: &Ask) -> bool {
-    let half = (ask.lease_until - ask.now) / 2;
-    mine.is_none_or(|(held, until)| usize::try_from(held).ok() != Some(slots) || until < ask.now + half)
+    mine.is_none_or(|(held, until)| usize::try_from(held).ok() != Some(slots) || until < ask.renew_before())
 }
 
 #[cfg(test)]

@@ -139,26 +139,8 @@ pub(super) async fn sqlite(
     if untouched(rows, flows) {
         return Ok(Vec::new());
     }
-    let stored: HashMap<i64, Flow> = sqlx::query(SQLITE_READ)
-        .bind(serde_json::to_string(&hooks(rows))?)
-        .fetch_all(&mut **txn)
-        .await?
-        .iter()
-        .map(flow)
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for c in fold(rows, &stored, cfg, now) {
-        sqlx::query(SQLITE_WRITE)
-            .bind(c.webhook_id)
-            .bind(c.flow.failures)
-            .bind(c.flow.failing_since)
-            .bind(c.flow.next_probe_at)
-            .bind(c.reset_probes)
-            .execute(&mut **txn)
-            .await?;
-        out.extend(c.transition);
-    }
-    Ok(out)
+    let read = sqlx::query::<Sqlite>(SQLITE_READ).bind(serde_json::to_string(&hooks(rows))?);
+    apply::<Sqlite>(&mut **txn, read, SQLITE_WRITE, rows, cfg, now).await
 }
 
 /// PostgreSQL: as [`sqlite`], with the flows rows locked in webhook order.
@@ -172,22 +154,45 @@ pub(super) async fn postgres(
     if untouched(rows, flows) {
         return Ok(Vec::new());
     }
-    let stored: HashMap<i64, Flow> = sqlx::query(PG_READ)
-        .bind(hooks(rows))
-        .fetch_all(&mut **txn)
+    let read = sqlx::query::<Postgres>(PG_READ).bind(hooks(rows));
+    apply::<Postgres>(&mut **txn, read, PG_WRITE, rows, cfg, now).await
+}
+
+/// Reads the stored flows (`read`), folds the batch into them and writes each change with
+/// `write`: the same steps on either database, only the SQL differs.
+async fn apply<DB>(
+    conn: &mut DB::Connection,
+    read: sqlx::query::Query<'_, DB, DB::Arguments>,
+    write: &'static str,
+    rows: &[&Settled],
+    cfg: &QueueConfig,
+    now: i64,
+) -> Result<Vec<Transition>, QueueError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'v> i64: sqlx::Decode<'v, DB> + sqlx::Encode<'v, DB> + sqlx::Type<DB>,
+    for<'v> i32: sqlx::Decode<'v, DB> + sqlx::Encode<'v, DB> + sqlx::Type<DB>,
+    for<'v> Option<i64>: sqlx::Decode<'v, DB> + sqlx::Encode<'v, DB>,
+    for<'v> bool: sqlx::Encode<'v, DB> + sqlx::Type<DB>,
+{
+    let stored: HashMap<i64, Flow> = read
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(flow)
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for c in fold(rows, &stored, cfg, now) {
-        sqlx::query(PG_WRITE)
+        sqlx::query::<DB>(write)
             .bind(c.webhook_id)
             .bind(c.flow.failures)
             .bind(c.flow.failing_since)
             .bind(c.flow.next_probe_at)
             .bind(c.reset_probes)
-            .execute(&mut **txn)
+            .execute(&mut *conn)
             .await?;
         out.extend(c.transition);
     }

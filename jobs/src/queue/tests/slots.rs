@@ -102,12 +102,12 @@ async fn a_process_left_without_a_share_hands_its_buffered_rows_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_one_round_trip_claim_takes_rows_within_a_fresh_grant_and_leaves_the_rest() {
     for t in TestDb::all().await {
-        let crate::queue::sql::Pool::Postgres(pool) = t_pool(&t) else {
+        let a = DeliveryQueue::new(t.db.clone(), QueueConfig::default());
+        let crate::queue::sql::Pool::Postgres(pool) = a.pool().clone() else {
             continue; // SQLite claims in process: every claim is the locked one
         };
         let hook = t.webhook_id;
         t.insert_due(100).await;
-        let a = DeliveryQueue::new(t.db.clone(), QueueConfig::default());
         let now = now_ms();
         let ask = crate::queue::fair::Ask {
             limit: 64,
@@ -145,8 +145,4 @@ async fn the_one_round_trip_claim_takes_rows_within_a_fresh_grant_and_leaves_the
             .unwrap();
         assert!(fast.rest, "a rate-limited webhook needs the locked claim");
     }
-}
-
-fn t_pool(t: &TestDb) -> crate::queue::sql::Pool {
-    DeliveryQueue::new(t.db.clone(), QueueConfig::default()).pool().clone()
 }
