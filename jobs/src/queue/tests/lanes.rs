@@ -47,8 +47,9 @@ async fn a_fresh_delivery_overtakes_a_retry_backlog() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
 
-        let inserted = Instant::now();
         let fresh = t.insert_due(1).await[0];
+        // Timed from the commit: the insert itself may wait for SQLite's write lock on a busy box.
+        let inserted = Instant::now();
         queue.wake();
         let end = Instant::now() + Duration::from_secs(10);
         let started = loop {
@@ -71,14 +72,16 @@ async fn a_fresh_delivery_overtakes_a_retry_backlog() {
         };
         let retries_done = b.calls().iter().filter(|c| c.d.lane == 1 && c.ended <= started).count();
         let waited = started - inserted;
+        // Behind the backlog it would wait for the whole drain (>= 2.5 s, 200 retries done); in
+        // its own lane it starts within milliseconds. The bounds are generous for a loaded box.
         assert!(
-            waited < HANDLER + Duration::from_millis(150),
+            waited < Duration::from_secs(1),
             "{:?}: fresh row waited {waited:?}",
             t.backend()
         );
         assert!(
-            retries_done < 200,
-            "{:?}: started only after the backlog drained",
+            retries_done < 100,
+            "{:?}: started only after {retries_done} of 200 retries",
             t.backend()
         );
 
