@@ -30,9 +30,14 @@ pub(crate) struct Got {
     /// This process's send slots of every webhook the claim looked at (see [`super::slots`]),
     /// for the send gates once the claim has committed.
     pub caps: HashMap<i64, usize>,
-    /// A webhook with due rows got fewer than its share because of rows in flight: the claim
-    /// is worth repeating as soon as a request of this process ends or settles.
+    /// A webhook got fewer rows than its share because of rows in flight (its pipeline here,
+    /// or ordering) and took all it was allowed, so more may be due: the claim is worth
+    /// repeating as soon as a request of this process ends or settles.
     pub held: bool,
+    /// Due rows may be left that this claim did not take: a webhook got all it was allowed,
+    /// or the round or the claim's limit ended before every webhook with work. When false,
+    /// only new rows (a wake-up), a request ending or time can give the next claim anything.
+    pub more: bool,
     /// Webhooks found with an open breaker, each with whether no probe has gone out since it
     /// opened: what this process claimed of them before is held back (see [`super::gate::Gates::pause`]).
     pub paused: Vec<(i64, bool)>,

@@ -18,6 +18,10 @@ pub(super) struct Claimed {
     pub(super) limited: bool,
     /// Lane 1 was claimed and filled its share: more retries may be due at once.
     pub(super) retries_full: bool,
+    /// A webhook got fewer rows than its share because its pipeline here was full.
+    pub(super) held: bool,
+    /// Due rows may be left ([`super::ask::Got::more`]).
+    pub(super) more: bool,
     /// The lane-1 share reserved for this claim; the part not used is returned on drop.
     pub(super) reserved: Reservation,
     /// This process's send slots of each webhook the claim looked at.
@@ -69,6 +73,8 @@ pub(super) async fn claim(
         rows: got.rows,
         limited,
         retries_full,
+        held: got.held,
+        more: got.more,
         reserved,
         caps: got.caps,
     })

@@ -260,6 +260,7 @@ impl Pool {
         let mut fast = super::fast::claim(pool, &ask, cfg, gates).await?;
         let room = ask.limit.saturating_sub(fast.got.rows.len());
         if !fast.rest || room == 0 {
+            fast.got.more |= room == 0;
             return Ok(fast.got);
         }
         let mut taken: HashMap<i64, usize> = HashMap::new();
@@ -275,6 +276,7 @@ impl Pool {
             rows: fast.got.rows,
             caps: fast.got.caps,
             held: fast.got.held || got.held,
+            more: fast.got.more || got.more,
             ..got
         })
     }
@@ -304,6 +306,7 @@ impl Pool {
         };
         let mut got = Got {
             cursor,
+            more: found.len() >= max,
             ..Got::default()
         };
         let mut changes = Vec::new();
@@ -312,6 +315,7 @@ impl Pool {
         for c in &found {
             let room = ask.limit.saturating_sub(got.rows.len());
             if room == 0 {
+                got.more = true;
                 break;
             }
             let cap = slot_share(c.max_in_flight, c.others, c.rivals);
@@ -330,7 +334,7 @@ impl Pool {
             if c.ordered {
                 take = take.min(usize::from(!c.in_flight));
             }
-            got.held |= take < share.min(room);
+            let pipelined = take < share.min(room);
             let probing = c.next_probe_at.is_some();
             if probing {
                 got.paused.push((c.webhook_id, c.probes == 0));
@@ -341,9 +345,14 @@ impl Pool {
                 take = take.min(allowed);
             }
             if take == 0 {
+                got.more = true;
+                got.held |= pipelined;
                 continue;
             }
             let rows = claim_webhook(&mut txn, c, take, &ask, ask.retries - got.retries).await?;
+            // Taking all it was allowed means more may be due; fewer, that the webhook ran out.
+            got.more |= rows.len() >= take;
+            got.held |= pipelined && rows.len() >= take;
             if rows.is_empty() {
                 continue;
             }

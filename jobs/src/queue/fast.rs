@@ -50,30 +50,48 @@ pub(super) async fn claim(pool: &PgPool, ask: &Ask, cfg: &QueueConfig, gates: &G
         .await?;
     let mut got = Got::default();
     let mut rest = false;
-    let mut seen = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
     for row in &rows {
         let webhook: i64 = row.try_get(3)?;
-        if seen.last() != Some(&webhook) {
-            seen.push(webhook);
+        if seen.last().is_none_or(|s| s.webhook != webhook) {
+            seen.push(Seen {
+                webhook,
+                room: usize::MAX,
+                took: 0,
+                pipelined: false,
+            });
         }
         if !row.try_get::<bool, _>(8)? {
             rest = true;
             continue;
         }
-        let slots: Option<i32> = row.try_get(9)?;
-        got.caps
-            .insert(webhook, usize::try_from(slots.unwrap_or(0)).unwrap_or(0));
-        got.held |= row.try_get::<bool, _>(10)?;
+        let slots = usize::try_from(row.try_get::<Option<i32>, _>(9)?.unwrap_or(0)).unwrap_or(0);
+        got.caps.insert(webhook, slots);
+        let entry = seen.last_mut().expect("pushed above");
+        entry.room = (slots * PIPELINE).saturating_sub(busy.get(&webhook).copied().unwrap_or(0));
+        entry.pipelined = row.try_get::<bool, _>(10)?;
         if row.try_get::<Option<i64>, _>(0)?.is_some() {
             got.rows.push(claimed(row, ask.lease_until)?);
+            entry.took += 1;
         }
     }
+    let round = seen.len() >= cfg.fair_webhooks.max(1);
+    let share = ask.limit.div_ceil(seen.len().max(1));
+    // Taking all it was allowed means more may be due; fewer, that the webhook ran out.
+    got.held = seen.iter().any(|s| s.pipelined && s.took >= s.room);
+    got.more = round || seen.iter().any(|s| s.took >= s.room.min(share));
     // A full round goes on after its last webhook; a shorter one reached the end of the ids,
     // so the next starts over.
-    got.cursor = if seen.len() < cfg.fair_webhooks.max(1) {
-        0
-    } else {
-        seen.last().copied().unwrap_or(0)
-    };
+    got.cursor = if round { seen.last().map_or(0, |s| s.webhook) } else { 0 };
     Ok(Fast { got, rest })
+}
+
+/// A webhook of the round as the fast claim found it.
+struct Seen {
+    webhook: i64,
+    /// Rows its pipeline here had room for (`usize::MAX` when left for the locked claim).
+    room: usize,
+    took: usize,
+    /// Its room was below its share of the claim.
+    pipelined: bool,
 }

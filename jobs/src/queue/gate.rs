@@ -35,7 +35,7 @@ use super::now_ms;
 use crate::queue::ops::Transition;
 
 /// How many times its cap a webhook may have claimed and not yet sent in one process.
-pub(crate) const PIPELINE: usize = 4;
+pub(crate) const PIPELINE: usize = 8;
 
 #[derive(Debug, Default)]
 struct Gate {

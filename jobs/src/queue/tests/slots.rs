@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::support::{TestDb, claim};
-use crate::queue::gate::Sending;
+use crate::queue::gate::{PIPELINE, Sending};
 use crate::queue::{DeliveryQueue, QueueConfig, now_ms};
 
 /// What `delivery_slots` holds for `queue`'s process: its slots of the test's webhook.
@@ -40,31 +40,31 @@ async fn a_second_process_gets_its_share_of_a_busy_webhook_and_the_cap_holds() {
         let now = now_ms();
         let lease = now + 60_000;
 
-        // A alone takes the whole cap (8) and claims four times that ahead.
-        let first = claim(&a, 64, now, lease).await;
-        assert_eq!(first.len(), 32, "{:?}", t.backend());
+        // A alone takes the whole cap (8) and claims PIPELINE times that ahead.
+        let first = claim(&a, 128, now, lease).await;
+        assert_eq!(first.len(), 8 * PIPELINE, "{:?}", t.backend());
         assert_eq!(granted(&t, &a).await, 8);
         let a_open = start(&a, hook, first.len(), 8);
         assert_eq!(a_open.len(), 8, "A sends up to its grant");
 
         // B finds all eight slots held: it claims nothing, but asks for a share.
-        assert!(claim(&b, 64, now, lease).await.is_empty());
+        assert!(claim(&b, 128, now, lease).await.is_empty());
         assert_eq!(granted(&t, &b).await, 0, "B's grant of nothing counts it in");
 
         // A's next claim shrinks its share to half; its stored grant still covers the eight
         // requests it has open, so B still gets nothing.
-        claim(&a, 64, now, lease).await;
+        claim(&a, 128, now, lease).await;
         assert_eq!(granted(&t, &a).await, 8);
-        assert!(claim(&b, 64, now, lease).await.is_empty());
+        assert!(claim(&b, 128, now, lease).await.is_empty());
 
         // Once A's requests have ended, A keeps four and B gets the other four.
         drop(a_open);
         let a_open = start(&a, hook, 0, 4);
         assert_eq!(a_open.len(), 4, "A's gate follows its share");
-        claim(&a, 64, now, lease).await;
+        claim(&a, 128, now, lease).await;
         assert_eq!(granted(&t, &a).await, 4);
-        let second = claim(&b, 64, now, lease).await;
-        assert_eq!(second.len(), 16, "B claims four times its four slots");
+        let second = claim(&b, 128, now, lease).await;
+        assert_eq!(second.len(), 4 * PIPELINE, "B claims PIPELINE times its four slots");
         assert_eq!(granted(&t, &b).await, 4);
         let b_open = start(&b, hook, second.len(), 4);
         assert_eq!(a_open.len() + b_open.len(), 8, "never more than the cap in all");
@@ -74,7 +74,7 @@ async fn a_second_process_gets_its_share_of_a_busy_webhook_and_the_cap_holds() {
         a.pool().give_back_slots(a.claimer(), &[]).await.unwrap();
         assert_eq!(granted(&t, &a).await, -1);
         drop(b_open);
-        claim(&b, 64, now, lease).await;
+        claim(&b, 128, now, lease).await;
         assert_eq!(granted(&t, &b).await, 8, "{:?}", t.backend());
     }
 }
@@ -86,7 +86,7 @@ async fn a_process_left_without_a_share_hands_its_buffered_rows_back() {
         t.insert_due(40).await;
         let a = DeliveryQueue::new(t.db.clone(), QueueConfig::default());
         let now = now_ms();
-        let rows = claim(&a, 64, now, now + 60_000).await;
+        let rows = claim(&a, 128, now, now + 60_000).await;
         let _open = start(&a, hook, rows.len(), 8);
         assert!(!a.gates().held_back(hook, now), "{:?}", t.backend());
         let before = a.gates().pauses();
@@ -107,10 +107,10 @@ async fn the_one_round_trip_claim_takes_rows_within_a_fresh_grant_and_leaves_the
             continue; // SQLite claims in process: every claim is the locked one
         };
         let hook = t.webhook_id;
-        t.insert_due(100).await;
+        t.insert_due(200).await;
         let now = now_ms();
         let ask = crate::queue::fair::Ask {
-            limit: 64,
+            limit: 128,
             retries: 0,
             now,
             lease_until: now + 60_000,
@@ -124,16 +124,20 @@ async fn the_one_round_trip_claim_takes_rows_within_a_fresh_grant_and_leaves_the
             fast.rest && fast.got.rows.is_empty(),
             "no grant yet: the locked claim decides"
         );
-        assert_eq!(claim(&a, 64, now, now + 60_000).await.len(), 32);
+        assert_eq!(claim(&a, 128, now, now + 60_000).await.len(), 8 * PIPELINE);
         assert_eq!(granted(&t, &a).await, 8);
 
         let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
             .await
             .unwrap();
         assert!(!fast.rest);
-        assert_eq!(fast.got.rows.len(), 32, "four times the grant, none of it busy here");
+        assert_eq!(
+            fast.got.rows.len(),
+            8 * PIPELINE,
+            "PIPELINE times the grant, none of it busy here"
+        );
         assert_eq!(fast.got.caps.get(&hook), Some(&8));
-        let _open = start(&a, hook, 64, 8);
+        let _open = start(&a, hook, 8 * PIPELINE, 8);
         let fast = crate::queue::fast::claim(&pool, &ask, a.config(), a.gates())
             .await
             .unwrap();
