@@ -43,6 +43,22 @@ pub(crate) struct Got {
     pub paused: Vec<(i64, bool)>,
 }
 
+impl Got {
+    /// The fast claim's result (`self`) followed by the locked claim's, which goes on from
+    /// where it left (its cursor and the breakers it found open stand).
+    pub(crate) fn then(mut self, locked: Got) -> Got {
+        self.rows.extend(locked.rows);
+        self.caps.extend(locked.caps);
+        Got {
+            rows: self.rows,
+            caps: self.caps,
+            held: self.held || locked.held,
+            more: self.more || locked.more,
+            ..locked
+        }
+    }
+}
+
 impl Ask {
     /// A grant of send slots held until before this (unix ms) is renewed: half a lease from
     /// now, so it outlives every row claimed under it by at least that much, without a write

@@ -1,21 +1,20 @@
 //! `DeliveryBackend`: apalis' `Backend` over the `deliveries` table.
 //!
 //! One claim statement at a time per worker, buffered, refilled ahead of need (prefetch at half
-//! a batch), bounded by `max_outstanding`; lane 0 (first attempts) is always claimed and served
-//! before lane 1 (retries), and lane 1 only within `max_retry_in_flight` and at most once per
-//! poll interval unless its last claim came back full (a retry is due seconds after its failure,
-//! so a fraction of a second does not matter, while a lane-1 claim on every wake-up cost a
-//! statement per event at low rates). A buffered row is handed to the worker only when its
-//! webhook's send gate has a free slot ([`super::gate`]); rows of a webhook at its cap wait in
-//! the buffer while others go. When nothing is due the backend sleeps on the queue's `Notify`,
-//! the poll interval, and (when a budget or a cap held it back) the settling of its own rows
-//! and the end of its requests.
-
+//! a batch, at the pace of [`super::cadence`]), bounded by `max_outstanding`; lane 0 (first
+//! attempts) is always claimed and served before lane 1 (retries), and lane 1 only within
+//! `max_retry_in_flight` and at most once per poll interval unless its last claim came back
+//! full (a retry is due seconds after its failure, so a fraction of a second does not matter,
+//! while a lane-1 claim on every wake-up cost a statement per event at low rates). A buffered
+//! row is handed to the worker only when its webhook's send gate has a free slot
+//! ([`super::gate`]); rows of a webhook at its cap wait in the buffer while others go. When
+//! nothing is due the backend sleeps on the queue's `Notify`, the poll interval, and (when a
+//! budget or a cap held it back) the settling of its own rows and the end of its requests.
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use apalis_core::backend::finalize::Ephemeral;
 use apalis_core::backend::{Backend, BackendConfig};
@@ -27,13 +26,10 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 
 use super::budget::{Local, Slot};
+use super::cadence::{self, Cadence, Idle};
 use super::claim::{Claimed, claim};
 use super::{ClaimedDelivery, DeliveryQueue, QueueConfig, QueueError, now_ms};
 use crate::queue::attempt::{SettleLayer, SettleMsg, settle_loop};
-
-/// Longest a claim waits after one cut short by webhooks' pipelines (see
-/// [`DeliveryBackend::refill`]): what another webhook's fresh rows may wait for it.
-const REFILL_PAUSE: Duration = Duration::from_millis(10);
 
 /// The apalis backend of one worker; see [`DeliveryQueue::backend`]. Its
 /// [`BackendConfig::Layer`] ([`SettleLayer`]) writes each outcome; `poll_close` hands claimed
@@ -60,18 +56,8 @@ pub struct DeliveryBackend {
     closed: bool,
     /// The send gates' pause count when the buffer was last checked for held-back rows.
     seen_pauses: u64,
-    /// After a claim cut short by webhooks' pipelines ([`Claimed::held`]): the next claim
-    /// waits until the buffer is down to this level or this instant, whichever comes first.
-    /// Claiming again at every start or every full gate brought back what one round trip had
-    /// freed (a sole busy webhook on PostgreSQL: four rows a call, 5,000 claims per 20,000
-    /// deliveries); the instant bounds what another webhook's fresh rows wait for it.
-    refill: Option<(usize, Instant)>,
-    /// Sleeps until that instant while nothing buffered can start.
-    pause: Option<BoxFuture<'static, ()>>,
-    /// The last claim may have left due rows ([`Claimed::more`]) or was limited: claim again
-    /// as the buffer runs low. Otherwise the next claim waits for a wake-up (new rows) or the
-    /// poll interval: claiming again at once found nothing (half of all claims on PostgreSQL).
-    more: bool,
+    /// When the next claim goes out.
+    cadence: Cadence,
 }
 
 impl std::fmt::Debug for DeliveryBackend {
@@ -106,9 +92,7 @@ impl DeliveryBackend {
             close: None,
             closed: false,
             seen_pauses: 0,
-            refill: None,
-            pause: None,
-            more: true,
+            cadence: Cadence::new(),
         }
     }
 
@@ -118,12 +102,6 @@ impl DeliveryBackend {
 
     fn buffered(&self) -> usize {
         self.buffer[0].len() + self.buffer[1].len()
-    }
-
-    /// Whether the next claim may go out (see [`Self::refill`]).
-    fn refill_due(&self) -> bool {
-        self.refill
-            .is_none_or(|(level, at)| self.buffered() <= level || Instant::now() >= at)
     }
 
     /// Polls the claim in flight, if any, and buffers what it returned.
@@ -136,8 +114,8 @@ impl DeliveryBackend {
         match result {
             Ok(mut claimed) => {
                 self.retries_full = claimed.retries_full;
-                self.more = claimed.more || claimed.limited;
                 let empty = claimed.rows.is_empty();
+                self.cadence.claimed(&claimed, self.buffered() + claimed.rows.len());
                 for row in claimed.rows {
                     let retry = row.lane != 0;
                     if retry {
@@ -154,8 +132,6 @@ impl DeliveryBackend {
                 }
                 if empty {
                     self.wait = Some(self.wait_future(claimed.limited));
-                } else if claimed.held {
-                    self.refill = Some((self.buffered() / 4, Instant::now() + REFILL_PAUSE));
                 }
             }
             Err(e) => {
@@ -168,24 +144,8 @@ impl DeliveryBackend {
     /// Sleeps until a wake-up, the poll interval, or (when `limited`) a row settling or a
     /// request ending.
     fn wait_future(&self, limited: bool) -> BoxFuture<'static, ()> {
-        let notify = Arc::clone(&self.queue.inner.notify);
         let local = limited.then(|| (Arc::clone(&self.local), Arc::clone(self.queue.gates())));
-        let poll = self.cfg().poll;
-        async move {
-            match local {
-                Some((local, gates)) => tokio::select! {
-                    () = notify.notified() => {}
-                    () = local.settled.notified() => {}
-                    () = gates.opened.notified() => {}
-                    () = tokio::time::sleep(poll) => {}
-                },
-                None => tokio::select! {
-                    () = notify.notified() => {}
-                    () = tokio::time::sleep(poll) => {}
-                },
-            }
-        }
-        .boxed()
+        cadence::wait(Arc::clone(&self.queue.inner.notify), self.cfg().poll, local)
     }
 
     /// Starts a claim sized by the budgets, or arms a wait when there is no room.
@@ -209,8 +169,7 @@ impl DeliveryBackend {
             self.last_retry_claim = Some(Instant::now());
         }
         let capped = limit < batch;
-        self.refill = None;
-        self.pause = None;
+        self.cadence.started();
         // Spawned: a claim is a transaction holding locks (SQLite's writer, PostgreSQL's
         // advisory and breaker rows) that settles wait on; it must finish even while the worker,
         // shutting down, has stopped polling this backend until its running tasks have settled.
@@ -317,7 +276,7 @@ impl Backend for DeliveryBackend {
         loop {
             self.drive_fetch(cx);
             if let Some(task) = self.pop() {
-                let low = self.more && self.buffered() < self.cfg().batch / 2 && self.refill_due();
+                let low = self.buffered() < self.cfg().batch / 2 && self.cadence.prefetch(self.buffered());
                 if self.fetch.is_none() && self.wait.is_none() && low {
                     self.start_claim();
                 }
@@ -341,18 +300,15 @@ impl Backend for DeliveryBackend {
                     return Poll::Pending;
                 }
                 self.wait = None;
-            } else if let Some((_, at)) = self.refill.filter(|_| !self.refill_due()) {
-                // Not `wait`, which would hold back the prefetch that the level allows.
-                let pause = self
-                    .pause
-                    .get_or_insert_with(|| tokio::time::sleep_until(at.into()).boxed());
-                if pause.poll_unpin(cx).is_pending() {
-                    return Poll::Pending;
+            } else {
+                match self.cadence.idle(cx, self.buffered()) {
+                    Idle::Claim => {}
+                    Idle::Pause => return Poll::Pending,
+                    Idle::Wait => {
+                        self.wait = Some(self.wait_future(false));
+                        continue;
+                    }
                 }
-            } else if !self.more {
-                self.more = true;
-                self.wait = Some(self.wait_future(false));
-                continue;
             }
             self.start_claim();
         }

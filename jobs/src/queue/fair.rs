@@ -270,15 +270,7 @@ impl Pool {
         let got = self
             .claim_locked(Ask { limit: room, ..ask }, cfg, gates, &taken)
             .await?;
-        fast.got.rows.extend(got.rows);
-        fast.got.caps.extend(got.caps);
-        Ok(Got {
-            rows: fast.got.rows,
-            caps: fast.got.caps,
-            held: fast.got.held || got.held,
-            more: fast.got.more || got.more,
-            ..got
-        })
+        Ok(fast.got.then(got))
     }
 
     /// The claim under the webhooks' locks (all of it on SQLite: `BEGIN IMMEDIATE` serialises

@@ -24,6 +24,7 @@ mod ask;
 pub mod attempt;
 mod backend;
 pub(crate) mod budget;
+mod cadence;
 mod claim;
 mod config;
 pub(crate) mod fair;
