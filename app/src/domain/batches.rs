@@ -86,7 +86,7 @@ pub async fn close(conn: &impl ConnectionTrait, delivery_id: i64, now: i64) -> D
 /// The open batches (`status = 'collecting'`), written out so the planner can use the partial
 /// index `deliveries_collecting` (a bound status value would not prove its predicate).
 pub(crate) fn collecting() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust("deliveries.status = 'collecting'")
+    Expr::cust(format!("deliveries.status = '{}'", DeliveryStatus::Collecting.as_str()))
 }
 
 /// Closes every batch whose max wait has passed; returns how many it closed (the caller wakes

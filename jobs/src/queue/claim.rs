@@ -18,7 +18,7 @@ pub(super) struct Claimed {
     pub(super) limited: bool,
     /// Lane 1 was claimed and filled its share: more retries may be due at once.
     pub(super) retries_full: bool,
-    /// A webhook got fewer rows than its share because its pipeline here was full.
+    /// A webhook took all its rows in flight allowed, below its share ([`super::ask::Got::held`]).
     pub(super) held: bool,
     /// Due rows may be left ([`super::ask::Got::more`]).
     pub(super) more: bool,

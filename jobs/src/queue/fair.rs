@@ -4,9 +4,9 @@
 //! serialised; PostgreSQL: each webhook is taken under a transaction-scoped advisory lock, and
 //! its state is read after the lock; webhooks needing no bookkeeping go first, in one round
 //! trip without a lock: [`super::fast`]). It:
-//! 1. enumerates up to [`QueueConfig::fair_webhooks`] webhooks with pending rows, in id order
-//!    after the process's cursor (wrapping around), so a huge backlog of one webhook costs one
-//!    index probe, not a scan, and every webhook with work gets a turn;
+//! 1. enumerates up to [`QueueConfig::fair_webhooks`] webhooks with pending rows from the
+//!    process's cursor (SQLite up the ids, PostgreSQL down; wrapping around), so a backlog of
+//!    one webhook costs one index probe, not a scan, and every webhook with work gets a turn;
 //! 2. gives each one a share of the batch, bounded by
 //!    - its **in-flight cap** (`webhooks.max_in_flight`), shared out as send slots
 //!      (`delivery_slots`, [`super::slots`]): this process's grant is held by its send gate

@@ -18,7 +18,8 @@ use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use super::Settled;
 use crate::queue::ops::Transition;
-use crate::queue::{QueueConfig, QueueError, probe_interval};
+use crate::queue::pacing::next_probe_at;
+use crate::queue::{QueueConfig, QueueError};
 use entity::delivery::DeliveryStatus;
 
 const SQLITE_READ: &str = "SELECT webhook_id, failures, failing_since, next_probe_at FROM delivery_flows \
@@ -83,8 +84,7 @@ fn fold(rows: &[&Settled], stored: &HashMap<i64, Flow>, cfg: &QueueConfig, now: 
         f.failing_since = f.failing_since.or(Some(row.started_at));
         let threshold = i32::try_from(cfg.breaker_after.max(1)).unwrap_or(i32::MAX);
         if f.next_probe_at.is_none() && f.failures >= threshold {
-            f.next_probe_at =
-                Some(now.saturating_add(i64::try_from(probe_interval(cfg, 0).as_millis()).unwrap_or(i64::MAX)));
+            f.next_probe_at = Some(next_probe_at(cfg, 0, now));
             entry.3 = true;
         }
     }
